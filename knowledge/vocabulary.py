@@ -1,0 +1,156 @@
+"""Term-level helpers built from the data files: synonym rewriting, homophones, departments, cues."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+from knowledge.normalize import CLAUSE_MARK
+
+
+class SynonymRewriter:
+    """Rewrites every known variant (synonym, abbreviation, homophone, typo) to its canonical term."""
+
+    def __init__(self, variants: dict[str, str]):
+        self._map = dict(variants)
+        ordered = sorted(self._map, key=len, reverse=True)  # longest first, so 城乡居民医保 beats 医保
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def rewrite(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._map[m.group(0)], text)
+
+
+@lru_cache(maxsize=8192)
+def syllable(ch: str) -> str:
+    """Toneless reading of one character (its own text if it has none)."""
+    if "\u4e00" <= ch <= "\u9fff":
+        return lazy_pinyin(ch, style=Style.NORMAL)[0]
+    return ch
+
+
+def pinyin_key(text: str) -> str:
+    """Space-delimited toneless readings, so voice-input homophones (底保/低保) compare equal."""
+    return " " + " ".join(syllable(ch) for ch in text) + " "
+
+
+def find_all(text: str, term: str) -> list[int]:
+    """Every start position of `term` in `text`."""
+    positions, start = [], text.find(term)
+    while start != -1:
+        positions.append(start)
+        start = text.find(term, start + 1)
+    return positions
+
+
+@dataclass(frozen=True)
+class CueSet:
+    """The role words of cues.yaml, compiled once."""
+
+    negations: tuple[str, ...]
+    assist_roles: tuple[str, ...]
+    out_patterns: tuple[re.Pattern, ...]
+    task_cues: tuple[str, ...]
+    certificate_words: tuple[str, ...]
+    chitchat: tuple[str, ...]
+    question_cues: tuple[str, ...] = ()
+    disclaimers: tuple[str, ...] = ()
+    vague_words: tuple[str, ...] = ()
+    forbidden_roles: tuple[tuple[str, str], ...] = ()  # (role word, default C item)
+
+    @classmethod
+    def from_lists(cls, cues: dict[str, list[str]]) -> CueSet:
+        def compile_cue(value: str) -> re.Pattern:
+            return re.compile(value[3:] if value.startswith("re:") else re.escape(value))
+
+        return cls(
+            negations=tuple(cues.get("negations", ())),
+            assist_roles=tuple(cues.get("assist_roles", ())),
+            out_patterns=tuple(compile_cue(v) for v in cues.get("out_roles", ())),
+            task_cues=tuple(cues.get("task_cues", ())),
+            certificate_words=tuple(cues.get("certificate_words", ())),
+            chitchat=tuple(cues.get("chitchat", ())),
+            question_cues=tuple(cues.get("question_cues", ())),
+            disclaimers=tuple(cues.get("disclaimers", ())),
+            vague_words=tuple(cues.get("vague_words", ())),
+            forbidden_roles=tuple(cues.get("forbidden_roles", ())),
+        )
+
+    def is_vague(self, word: str) -> bool:
+        """Words that could be about any task at all (有个事, 配合, 任务, 文件)."""
+        return word in self.vague_words or word in self.task_cues or word in self.question_cues or word in self.chitchat
+
+    def context_words(self) -> set[str]:
+        return set(self.assist_roles) | set(self.certificate_words)
+
+    def roles_found(self, text: str) -> list[tuple[str, str]]:
+        """Non-negated forbidden role words, with the item each defaults to."""
+        found = []
+        for word, item_id in self.forbidden_roles:
+            live = [p for p in find_all(text, word) if not self.is_negated(text, p, len(word))]
+            if live:
+                found.append((word, item_id))
+        return found
+
+    def is_negated(self, text: str, position: int, length: int = 0, window: int = 8) -> bool:
+        """Whether the word at `position` is denied in its clause.
+
+        A negation before it ("不是让我们收钱") or a disclaimer after it ("执法是派出所自己的事").
+        """
+        clause_start = text.rfind(CLAUSE_MARK, 0, position) + 1
+        before = text[max(clause_start, position - window):position]
+        if any(neg in before for neg in self.negations):
+            return True
+        end = position + length
+        clause_end = text.find(CLAUSE_MARK, end)
+        after = text[end:clause_end if clause_end != -1 else len(text)][:window + 4]
+        return any(neg in after for neg in self.disclaimers)
+
+    def out_roles(self, text: str) -> list[str]:
+        """Non-negated words that put a request outside every list (代收, 推销, 凑数 ...)."""
+        found = []
+        for pattern in self.out_patterns:
+            for m in pattern.finditer(text):
+                if not self.is_negated(text, m.start(), len(m.group(0))):
+                    found.append(m.group(0))
+                    break
+        return found
+
+    def any_in(self, words: tuple[str, ...], text: str) -> list[str]:
+        return [w for w in words if w in text]
+
+
+class DepartmentIndex:
+    """Guesses which department handed down the task, through the alias table."""
+
+    def __init__(self, aliases: dict[str, str]):
+        self._aliases = aliases
+        ordered = sorted(aliases, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def guess(self, text: str, limit: int = 3) -> list[str]:
+        """Canonical department names in the order they appear in the text."""
+        if self._pattern is None:
+            return []
+        names: list[str] = []
+        for m in self._pattern.finditer(text):
+            name = self._aliases[m.group(0)]
+            if name not in names:
+                names.append(name)
+        return names[:limit]
+
+    def canonical(self, typed: str) -> str:
+        """The canonical name for what a cadre typed; their own words when it is no known alias."""
+        typed = typed.strip()
+        if typed in self._aliases:
+            return self._aliases[typed]
+        found = self.guess(typed, limit=1)
+        return found[0] if found else typed
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(set(self._aliases.values()))

@@ -1,0 +1,110 @@
+"""The task check as a cadre meets it: verdict, item, why and what to do."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge import KnowledgeBase
+
+
+def test_a_forbidden_task_names_the_item_and_says_it_may_be_refused(kb: KnowledgeBase):
+    result = kb.check("街道要求每个社区反诈APP注册率到80%，每天群里报数，排名靠后要约谈")
+    assert result.verdict == "restricted"
+    assert result.in_agreement is False
+    assert result.matches[0].id == "C20"
+    assert "可依法拒绝" in result.reply and "红牌候选" in result.reply
+
+
+def test_voice_input_homophone_still_finds_the_item(kb: KnowledgeBase):
+    result = kb.check("街道民政科让我们下礼拜把底保户都入户走一遍核收入")
+    assert result.verdict == "assist"
+    assert result.matches[0].id == "B1"
+    assert "经费由委托部门承担" in result.reply
+
+
+def test_terse_message(kb: KnowledgeBase):
+    result = kb.check("低保入户算吗")
+    assert result.verdict == "assist" and result.matches[0].id == "B1"
+
+
+def test_negation_flips_a_forbidden_word_back_to_assisting(kb: KnowledgeBase):
+    forbidden = kb.check("人社所让我们上门收医保的钱")
+    negated = kb.check("人社所不是让我们收医保的钱，只是宣传一下参保政策")
+    assert forbidden.in_agreement is False
+    assert negated.verdict == "assist"
+    assert negated.matches[0].id == "B6"
+
+
+def test_a_mixed_request_is_forbidden_and_the_reply_names_both_parts(kb: KnowledgeBase):
+    result = kb.check("人社所让我们挨家挨户收城乡医保的钱，还天天群里排名通报")
+    assert result.verdict == "restricted"
+    assert result.matches[0].list == "restricted"
+    assert result.allowed_part is not None and result.allowed_part.id == "B6"
+    assert "B6" in result.reply and result.matches[0].id in result.reply
+
+
+def test_certificate_the_committee_must_not_issue_says_where_to_go(kb: KnowledgeBase):
+    result = kb.check("派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系")
+    assert result.verdict == "certificate_refused"
+    assert result.matches[0].id == "P1"
+    assert "不应出具" in result.reply and "请到" in result.reply
+
+
+def test_a_certificate_the_committee_may_issue_is_assisting(kb: KnowledgeBase):
+    result = kb.check("租房的小伙子办居住证，要社区开居住证明")
+    assert result.verdict == "assist" and result.matches[0].id == "B27"
+
+
+def test_own_statutory_duty(kb: KnowledgeBase):
+    result = kb.check("两户人家因为宅基地边界吵起来了，我们先调解一下行吧")
+    assert result.verdict == "duty" and result.matches[0].id == "A3"
+    assert "应当办理" in result.reply
+
+
+@pytest.mark.parametrize("text", ["你好", "谢谢啦", "在吗", "今天天气怎么样"])
+def test_small_talk_gets_help_not_a_classification(kb: KnowledgeBase, text: str):
+    result = kb.check(text)
+    assert result.verdict == "chitchat"
+    assert result.matches == ()
+    assert result.in_agreement is None
+
+
+def test_a_vague_request_offers_at_most_three_candidates(kb: KnowledgeBase):
+    result = kb.check("街道让我们统计一下")
+    assert result.verdict in ("unclear", "unlisted")
+    assert len(result.matches) <= 3
+
+
+def test_a_task_outside_every_list_is_unlisted(kb: KnowledgeBase):
+    result = kb.check("镇里让我们帮银行推销信用卡，每村十张")
+    assert result.verdict in ("unlisted", "restricted")
+    assert result.in_agreement is False
+
+
+def test_the_reply_fits_a_phone_screen(kb: KnowledgeBase):
+    for text in ["应急局让社区做消防安全检查，还要签责任状，出事社区负责", "低保入户算吗", "派出所让社区开个证明说这户人家养的狗是他们的"]:
+        reply = kb.check(text).reply
+        assert len(reply.splitlines()) <= 6
+        assert len(reply) < 400
+
+
+def test_long_message_with_names_and_context(kb: KnowledgeBase):
+    text = ("李书记你好，我是东湖村的小王。昨天下午镇上开会，农业农村局的张科长说今年秸秆禁烧要层层签责任状，"
+            "每个村每周报一次台账，出现一个火点就一票否决，年底考核直接不合格。我们村人手就三个，这个我们必须签吗？")
+    result = kb.check(text)
+    assert result.verdict == "restricted"
+    assert result.matches[0].id in ("C15", "C16")
+
+
+def test_department_is_guessed_from_the_alias_table(kb: KnowledgeBase):
+    assert kb.check("派出所让社区每月报出租屋和流动人口信息").department == "派出所"
+
+
+def test_json_contract(kb: KnowledgeBase):
+    data = kb.check("武装部让摸一下今年适龄青年名单，做征兵宣传").to_json()
+    assert set(data) == {"verdict", "in_agreement", "matches", "reply"}
+    assert data["verdict"] == "assist" and data["in_agreement"] is True
+    assert data["matches"][0]["id"] == "B4"
+    assert set(data["matches"][0]) == {"id", "list", "title", "score"}
+    assert 0 < data["matches"][0]["score"] <= 1
+    assert len(data["matches"]) <= 3
