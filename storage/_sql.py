@@ -1,0 +1,18 @@
+"""Dialect helpers shared by the services (internal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """`INSERT` that supports `.on_conflict_do_nothing()` / `.on_conflict_do_update()` on SQLite and PostgreSQL."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database: {name}")

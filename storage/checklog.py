@@ -1,0 +1,79 @@
+"""The check log: every task check (text, verdict, top item, village, time) and the 👍/👎 feedback on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.errors import InvalidInput, NotFound, NotPermitted
+from storage.models import CheckLog, utcnow
+
+TEXT_MAX = 4096
+FEEDBACK_VALUES = (1, -1)
+
+
+def log_check(
+    session: Session,
+    *,
+    text: str,
+    verdict: str,
+    top_item_id: str | None = None,
+    village_id: int | None = None,
+    member_id: int | None = None,
+    now: datetime | None = None,
+) -> CheckLog:
+    """Record one check (flushed, so `.id` is set for the 👍/👎 buttons). Text is cut to 4096 characters.
+
+    For an unregistered user pass member_id=None (and village_id=None unless known).
+    """
+    entry = CheckLog(
+        text=(text or "")[:TEXT_MAX],
+        verdict=verdict,
+        top_item_id=top_item_id or None,
+        village_id=village_id,
+        member_id=member_id,
+        created_at=now or utcnow(),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def set_feedback(session: Session, check_id: int, value: int | None, *, member_id: int | None = None) -> CheckLog:
+    """Set (+1 / -1) or clear (None) the feedback of a check; pressing again just overwrites.
+
+    A check logged for a member can only be rated by that member (NotPermitted otherwise);
+    NotFound for an unknown check id.
+    """
+    if value is not None and value not in FEEDBACK_VALUES:
+        raise InvalidInput(f"feedback must be 1, -1 or None, not {value!r}")
+    entry = session.get(CheckLog, check_id)
+    if entry is None:
+        raise NotFound("check", check_id)
+    if entry.member_id is not None and entry.member_id != member_id:
+        raise NotPermitted("这条检查不是您提交的")
+    session.execute(
+        update(CheckLog)
+        .where(CheckLog.id == check_id)
+        .values(feedback=value)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(entry)
+    return entry
+
+
+def get_check(session: Session, check_id: int) -> CheckLog | None:
+    return session.get(CheckLog, check_id)
+
+
+def recent_checks(session: Session, *, village_id: int | None = None, limit: int = 20) -> list[CheckLog]:
+    """Newest first, optionally for one village."""
+    query = select(CheckLog).order_by(CheckLog.created_at.desc(), CheckLog.id.desc()).limit(limit)
+    if village_id is not None:
+        query = query.where(CheckLog.village_id == village_id)
+    return list(session.scalars(query))
+
+
+__all__ = ["FEEDBACK_VALUES", "TEXT_MAX", "get_check", "log_check", "recent_checks", "set_feedback"]

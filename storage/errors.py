@@ -1,0 +1,94 @@
+"""Domain errors of the storage layer: what a handler may have to tell the user.
+
+SQLAlchemy errors do not leak out of the services where the user must be told something:
+a database that is down or locked becomes `DatabaseUnavailable` (see `storage.db.session_scope`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class StorageError(Exception):
+    """Base class of every storage error."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database is down, unreachable or locked; the user should try again later."""
+
+
+class NotFound(StorageError):
+    """A referenced row (town, village, member, red card ...) does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} not found: {key!r}")
+        self.kind = kind
+        self.key = key
+
+
+class AlreadyExists(StorageError):
+    """A row with this unique key exists already."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} exists already: {key!r}")
+        self.kind = kind
+        self.key = key
+
+
+class InvalidInput(StorageError, ValueError):
+    """A value the service refuses (bad code, score out of range, unknown aspect, bad role ...)."""
+
+
+class InviteFailure(enum.Enum):
+    """Why an invite code was refused. `.message` is the Chinese text for the user."""
+
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+    @property
+    def message(self) -> str:
+        return {
+            InviteFailure.UNKNOWN: "邀请码不存在，请核对后重试，或向管理员索取新的邀请码。",
+            InviteFailure.USED: "该邀请码已被使用过，每个邀请码只能用一次。请向管理员索取新的邀请码。",
+            InviteFailure.EXPIRED: "该邀请码已过期，请向管理员索取新的邀请码。",
+        }[self]
+
+
+class InviteRejected(StorageError):
+    """Redeeming an invite failed; `reason` is an `InviteFailure`."""
+
+    def __init__(self, reason: InviteFailure) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class NotPermitted(StorageError):
+    """The actor may not do this (e.g. a cadre confirming another village's red card)."""
+
+
+class InvalidTransition(StorageError):
+    """A red card cannot go from its current status to the requested one."""
+
+    def __init__(self, current: str, wanted: str) -> None:
+        super().__init__(f"cannot go from {current!r} to {wanted!r}")
+        self.current = current
+        self.wanted = wanted
+
+
+class AlreadyResponded(StorageError):
+    """This respondent answered the survey for this village and period already (use replace=True)."""
+
+
+__all__ = [
+    "AlreadyExists",
+    "AlreadyResponded",
+    "DatabaseUnavailable",
+    "InvalidInput",
+    "InvalidTransition",
+    "InviteFailure",
+    "InviteRejected",
+    "NotFound",
+    "NotPermitted",
+    "StorageError",
+]

@@ -1,0 +1,484 @@
+"""SQLAlchemy 2 models of cadrebot's database.
+
+Tables (one class each):
+
+    towns                 Town              镇/街道, with a short unique code
+    villages              Village           村/社区, with a short unique code, in one town
+    members               Member            staff bound by Telegram user ID: cadre (village), bureau (town), admin
+    invites               Invite            single-use, expiring registration codes
+    check_log             CheckLog          every task check: text, verdict, top item, village, time, 👍/👎 feedback
+    red_cards             RedCard           red-card candidates; one row per (village, department, item, period)
+    red_card_events       RedCardEvent      timeline of a red card: who did what, when
+    survey_periods        SurveyPeriod      survey periods ('2026-11' monthly or '2026-Q4' quarterly)
+    survey_responses      SurveyResponse    one anonymous response per respondent key (HMAC), day only, no Telegram ID
+    survey_answers        SurveyAnswer      one score 1-5 per answered aspect of a response (skipped = absent)
+    survey_drafts         SurveyDraft       a survey in progress, so a restart resumes (keyed by HMACs, no Telegram ID)
+    pending_actions       PendingAction     short-lived state of multi-step flows (e.g. red-card confirmation)
+    digest_subscriptions  DigestSubscription  bureau members who receive the weekly digest
+    digest_sends          DigestSend        one row per (scope, ISO week) sent: the database decides idempotency
+    audit_log             AuditLog          admin actions (CLI or member)
+
+Conventions:
+- Every timestamp column is a `UTCDateTime`: stored in UTC, always returned timezone-aware (UTC), on
+  SQLite as well as PostgreSQL. Naive datetimes given to it are taken as UTC.
+- Place codes are upper-case `[A-Z0-9_-]`; invite codes use an unambiguous alphabet (see storage.members).
+- `RedCard.item_id` is '' (NO_ITEM) for an unlisted task, so the unique key also works for those.
+- `DigestSend.scope` is 'town:<CODE>' or 'city' (never NULL), so UNIQUE(scope, iso_week) holds on PostgreSQL too.
+- Anonymity: survey tables carry no Telegram user ID and no timestamp beyond the day (drafts keep `updated_at`
+  only until they are submitted or cancelled).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# ---------------------------------------------------------------------------------------------- constants
+
+ROLE_CADRE = "cadre"
+ROLE_BUREAU = "bureau"
+ROLE_ADMIN = "admin"
+ROLES: tuple[str, ...] = (ROLE_CADRE, ROLE_BUREAU, ROLE_ADMIN)
+
+RED_CARD_STATUSES: tuple[str, ...] = ("candidate", "confirmed", "withdrawn", "included")
+RED_CARD_ACTIONS: tuple[str, ...] = ("created", "reported_again", "confirmed", "withdrawn", "included")
+NO_ITEM = ""  # RedCard.item_id of an unlisted task
+
+DIGEST_SCOPE_CITY = "city"
+
+# Length limits shared with the services.
+CODE_MAX = 32
+INVITE_CODE_MAX = 16
+KEY_LEN = 64  # hex SHA-256
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    PostgreSQL: TIMESTAMP WITH TIME ZONE. SQLite: naive UTC text, so that string comparison orders correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UTCDateTime needs a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        if dialect.name == "sqlite":
+            value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# ---------------------------------------------------------------------------------------------- places
+
+
+class Town(Base):
+    """A town or street office (镇/街道)."""
+
+    __tablename__ = "towns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+    villages: Mapped[list[Village]] = relationship(back_populates="town", order_by="Village.code")
+
+    def __repr__(self) -> str:
+        return f"Town({self.code!r}, {self.name!r})"
+
+
+class Village(Base):
+    """A village or community (村/社区)."""
+
+    __tablename__ = "villages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"), index=True)
+
+    town: Mapped[Town] = relationship(back_populates="villages", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"Village({self.code!r}, {self.name!r})"
+
+
+# ---------------------------------------------------------------------------------------------- people
+
+
+class Member(Base):
+    """A staff member known by Telegram user ID. Residents are never members."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("role IN ('cadre', 'bureau', 'admin')", name="role"),
+        CheckConstraint(
+            "(role = 'cadre' AND village_id IS NOT NULL) OR (role = 'bureau' AND town_id IS NOT NULL) OR role = 'admin'",
+            name="role_place",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    village: Mapped[Village | None] = relationship(lazy="joined")
+    town: Mapped[Town | None] = relationship(lazy="joined")
+
+    @property
+    def effective_town_id(self) -> int | None:
+        """The member's town: the bureau's own, or the town of the cadre's village."""
+        if self.town_id is not None:
+            return self.town_id
+        return self.village.town_id if self.village is not None else None
+
+    def __repr__(self) -> str:
+        return f"Member(id={self.id}, role={self.role!r}, village_id={self.village_id}, town_id={self.town_id})"
+
+
+class Invite(Base):
+    """A single-use, expiring registration code for one role at one place."""
+
+    __tablename__ = "invites"
+    __table_args__ = (CheckConstraint("role IN ('cadre', 'bureau', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(INVITE_CODE_MAX), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+    village: Mapped[Village | None] = relationship(lazy="joined")
+    town: Mapped[Town | None] = relationship(lazy="joined")
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+class CheckLog(Base):
+    """One task check and the cadre's feedback on the answer (+1 👍, -1 👎, NULL none)."""
+
+    __tablename__ = "check_log"
+    __table_args__ = (
+        CheckConstraint("feedback IN (-1, 1)", name="feedback"),
+        Index("ix_check_log_village_id_created_at", "village_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(32))
+    top_item_id: Mapped[str | None] = mapped_column(String(32))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    feedback: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+# ---------------------------------------------------------------------------------------------- red cards
+
+
+class RedCard(Base):
+    """A red-card candidate: work a department pushed down without authority.
+
+    One row per (village, department, item, period); reporting it again increments `count`.
+    """
+
+    __tablename__ = "red_cards"
+    __table_args__ = (
+        UniqueConstraint("village_id", "department", "item_id", "period"),
+        CheckConstraint("status IN ('candidate', 'confirmed', 'withdrawn', 'included')", name="status"),
+        CheckConstraint("count >= 1", name="count"),
+        Index("ix_red_cards_village_id_created_at", "village_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    department: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[str] = mapped_column(String(32), default=NO_ITEM, server_default="")
+    task_text: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    period: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    status: Mapped[str] = mapped_column(String(16), default="candidate", server_default="candidate")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    village: Mapped[Village] = relationship(lazy="joined")
+    events: Mapped[list[RedCardEvent]] = relationship(
+        back_populates="red_card", order_by="RedCardEvent.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class RedCardEvent(Base):
+    """One step in a red card's timeline."""
+
+    __tablename__ = "red_card_events"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('created', 'reported_again', 'confirmed', 'withdrawn', 'included')", name="action"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    red_card_id: Mapped[int] = mapped_column(ForeignKey("red_cards.id", ondelete="CASCADE"), index=True)
+    actor_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    red_card: Mapped[RedCard] = relationship(back_populates="events")
+
+
+# ---------------------------------------------------------------------------------------------- surveys
+
+
+class SurveyPeriod(Base):
+    """A survey period: code '2026-11' (monthly) or '2026-Q4' (quarterly); ends_on is the last day, inclusive."""
+
+    __tablename__ = "survey_periods"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+
+
+class SurveyResponse(Base):
+    """One resident's anonymous response for one village and period.
+
+    `respondent_key` = HMAC-SHA256(secret, telegram user id | village code | period code), hex. It already
+    contains village and period, so UNIQUE(respondent_key) means one response per person, village and period.
+    Only the day is kept, never a timestamp; no Telegram ID.
+    """
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_village_id_period_id", "village_id", "period_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    respondent_key: Mapped[str] = mapped_column(String(KEY_LEN), unique=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("survey_periods.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+    answers: Mapped[list[SurveyAnswer]] = relationship(
+        back_populates="response",
+        order_by="SurveyAnswer.aspect_code",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+    @property
+    def scores(self) -> dict[str, int]:
+        return {a.aspect_code: a.score for a in self.answers}
+
+
+class SurveyAnswer(Base):
+    """One aspect's score (1-5). Skipped aspects have no row.
+
+    `village_id` and `period_id` are copied from the response so the digest can aggregate by
+    (period, village, aspect) from one covering index without joining.
+    """
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_survey_answers_period_village_aspect", "period_id", "village_id", "aspect_code", "score"),
+    )
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    aspect_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("survey_periods.id"))
+
+    response: Mapped[SurveyResponse] = relationship(back_populates="answers")
+
+
+class SurveyDraft(Base):
+    """A survey in progress. Deleted on submit or cancel.
+
+    Keyed by the respondent key (same HMAC as the response). `owner_key` = HMAC(secret, telegram user id, 'draft')
+    lets the bot find "this person's survey in progress" after a restart without storing the Telegram ID;
+    it is unique, so a person has at most one survey in progress.
+    `answers` maps aspect code -> score (int 1-5) or None for skipped. `stage` is 'aspects', 'comment' or
+    'confirm'; `step` is the index of the current aspect.
+    """
+
+    __tablename__ = "survey_drafts"
+
+    respondent_key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(KEY_LEN), unique=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id", ondelete="CASCADE"))
+    period_id: Mapped[int] = mapped_column(ForeignKey("survey_periods.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16), default="aspects", server_default="aspects")
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    replace_existing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    village: Mapped[Village] = relationship(lazy="joined")
+
+
+# ---------------------------------------------------------------------------------------------- conversation state
+
+
+class PendingAction(Base):
+    """Short-lived state of a multi-step flow; its `id` is the short ID carried in button callback data."""
+
+    __tablename__ = "pending_actions"
+    __table_args__ = (
+        Index("ix_pending_actions_member_id_kind", "member_id", "kind"),
+        # ids are never reused on SQLite either, so a stale button cannot hit a newer action
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+# ---------------------------------------------------------------------------------------------- digest
+
+
+class DigestSubscription(Base):
+    """A member who receives the weekly digest of a town (town_id NULL: the city roll-up)."""
+
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), unique=True)
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    member: Mapped[Member] = relationship(lazy="joined")
+
+
+class DigestSend(Base):
+    """One digest sent (or being sent) for a scope and ISO week.
+
+    The sender INSERTs the row first and sends only if the insert succeeded (UNIQUE(scope, iso_week)).
+    `scope` is 'town:<CODE>' or 'city'; `finished_at` is set once delivery completed.
+    """
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("scope", "iso_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    iso_week: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------------------------------------- audit
+
+
+class AuditLog(Base):
+    """An admin action: actor is 'cli' or 'member:<id>'."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "CheckLog",
+    "DIGEST_SCOPE_CITY",
+    "DigestSend",
+    "DigestSubscription",
+    "Invite",
+    "Member",
+    "NO_ITEM",
+    "PendingAction",
+    "RED_CARD_ACTIONS",
+    "RED_CARD_STATUSES",
+    "ROLES",
+    "ROLE_ADMIN",
+    "ROLE_BUREAU",
+    "ROLE_CADRE",
+    "RedCard",
+    "RedCardEvent",
+    "SurveyAnswer",
+    "SurveyDraft",
+    "SurveyPeriod",
+    "SurveyResponse",
+    "Town",
+    "UTCDateTime",
+    "Village",
+    "utcnow",
+]

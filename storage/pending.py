@@ -1,0 +1,166 @@
+"""Short-lived conversation state of multi-step flows (e.g. the red-card confirmation), kept in the database
+so that a restart resumes or ends cleanly. A row's `id` is the short ID carried in button callback data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from storage.errors import NotPermitted
+from storage.models import PendingAction, utcnow
+
+DEFAULT_TTL = timedelta(hours=1)
+
+
+def create_pending(
+    session: Session,
+    *,
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+    member_id: int | None = None,
+    chat_id: int | None = None,
+    ttl: timedelta | None = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> PendingAction:
+    """Store a pending step (flushed: `.id` is set). ttl=None never expires."""
+    now = now or utcnow()
+    action = PendingAction(
+        kind=kind,
+        payload=dict(payload or {}),
+        member_id=member_id,
+        chat_id=chat_id,
+        created_at=now,
+        expires_at=now + ttl if ttl is not None else None,
+    )
+    session.add(action)
+    session.flush()
+    return action
+
+
+def _owned(action: PendingAction, member_id: int | None, chat_id: int | None) -> bool:
+    if action.member_id is not None and action.member_id != member_id:
+        return False
+    if action.chat_id is not None and chat_id is not None and action.chat_id != chat_id:
+        return False
+    return True
+
+
+def get_pending(
+    session: Session,
+    action_id: int,
+    *,
+    member_id: int | None = None,
+    chat_id: int | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> PendingAction | None:
+    """The pending step, or None if unknown, expired or of another kind.
+
+    NotPermitted if it belongs to another member (or, when both are known, another chat).
+    """
+    action = session.get(PendingAction, action_id)
+    if action is None or (kind is not None and action.kind != kind):
+        return None
+    if action.expires_at is not None and action.expires_at <= (now or utcnow()):
+        return None
+    if not _owned(action, member_id, chat_id):
+        raise NotPermitted("这个按钮不是给您的")
+    return action
+
+
+def update_pending(session: Session, action: PendingAction, payload: Mapping[str, Any]) -> PendingAction:
+    """Replace the payload (assign a new dict so the JSON change is saved)."""
+    action.payload = dict(payload)
+    session.flush()
+    return action
+
+
+def take_pending(
+    session: Session,
+    action_id: int,
+    *,
+    member_id: int | None = None,
+    chat_id: int | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> PendingAction | None:
+    """Get and delete the pending step atomically: of two concurrent takers (a double tap) only one gets it.
+
+    None if unknown, expired (then deleted), of another kind, or already taken; NotPermitted as in get_pending.
+    """
+    action = get_pending(session, action_id, member_id=member_id, chat_id=chat_id, kind=kind, now=now)
+    if action is None:
+        return None
+    deleted = session.execute(
+        delete(PendingAction)
+        .where(PendingAction.id == action_id)
+        .returning(PendingAction.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if deleted is None:
+        return None
+    session.expunge(action)
+    return action
+
+
+def delete_pending(
+    session: Session, *, member_id: int | None = None, chat_id: int | None = None, kind: str | None = None
+) -> int:
+    """Drop a member's / chat's pending steps (e.g. on /cancel). Returns how many."""
+    if member_id is None and chat_id is None:
+        raise ValueError("give member_id or chat_id")
+    query = delete(PendingAction)
+    if member_id is not None:
+        query = query.where(PendingAction.member_id == member_id)
+    if chat_id is not None:
+        query = query.where(PendingAction.chat_id == chat_id)
+    if kind is not None:
+        query = query.where(PendingAction.kind == kind)
+    return session.execute(query.execution_options(synchronize_session="fetch")).rowcount or 0
+
+
+def latest_pending(
+    session: Session,
+    *,
+    member_id: int | None = None,
+    chat_id: int | None = None,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> PendingAction | None:
+    """The newest unexpired pending step of a member / chat (to resume after a restart)."""
+    if member_id is None and chat_id is None:
+        raise ValueError("give member_id or chat_id")
+    now = now or utcnow()
+    query = select(PendingAction).where((PendingAction.expires_at.is_(None)) | (PendingAction.expires_at > now))
+    if member_id is not None:
+        query = query.where(PendingAction.member_id == member_id)
+    if chat_id is not None:
+        query = query.where(PendingAction.chat_id == chat_id)
+    if kind is not None:
+        query = query.where(PendingAction.kind == kind)
+    return session.scalar(query.order_by(PendingAction.id.desc()).limit(1))
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> int:
+    result = session.execute(
+        delete(PendingAction)
+        .where(PendingAction.expires_at.is_not(None), PendingAction.expires_at <= (now or utcnow()))
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount or 0
+
+
+__all__ = [
+    "DEFAULT_TTL",
+    "create_pending",
+    "delete_pending",
+    "get_pending",
+    "latest_pending",
+    "purge_expired",
+    "take_pending",
+    "update_pending",
+]

@@ -1,0 +1,307 @@
+"""Red-card candidates (红牌候选): record-or-increment, listing, status changes with permission checks, timeline.
+
+Status: candidate -> confirmed | withdrawn; confirmed -> withdrawn | included (year-end review).
+One row per (village, department, item, period); the same again increments `count` (race-safe on both
+databases: INSERT … ON CONFLICT DO NOTHING, then UPDATE count = count + 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage._sql import upsert_insert
+from storage.errors import InvalidInput, InvalidTransition, NotFound, NotPermitted
+from storage.models import (
+    NO_ITEM,
+    ROLE_ADMIN,
+    ROLE_BUREAU,
+    ROLE_CADRE,
+    Member,
+    RedCard,
+    RedCardEvent,
+    Village,
+    utcnow,
+)
+from storage.timeutil import DEFAULT_TZ, local_date
+
+DEFAULT_PAGE_SIZE = 5
+DEPARTMENT_MAX = 100
+TASK_TEXT_MAX = 2000
+ACTIVE_STATUSES = ("candidate", "confirmed", "included")
+
+# wanted status -> statuses it may come from
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "confirmed": ("candidate",),
+    "withdrawn": ("candidate", "confirmed"),
+    "included": ("confirmed",),
+}
+
+
+def evaluation_period(now: datetime | None = None, tz: str = DEFAULT_TZ) -> str:
+    """The evaluation year of the 双向评估 for a moment, in local time: '2026'."""
+    return str(local_date(now or utcnow(), tz).year)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    card: RedCard
+    created: bool  # False: an existing candidate was counted again
+
+
+def record_red_card(
+    session: Session,
+    *,
+    village_id: int,
+    department: str,
+    task_text: str,
+    item_id: str | None = None,
+    evidence: Iterable[str] = (),
+    member_id: int | None = None,
+    period: str | None = None,
+    now: datetime | None = None,
+    tz: str = DEFAULT_TZ,
+) -> RecordResult:
+    """Save a red-card candidate, or count it again on the existing row of the same village, department,
+    item (None/'' for an unlisted task) and period (default: the current evaluation year).
+
+    Adds a timeline event 'created' or 'reported_again' (note = the new task text). Evidence words are merged.
+    """
+    department = (department or "").strip()
+    if not department or len(department) > DEPARTMENT_MAX:
+        raise InvalidInput("请填写部门名称（不超过 100 字）")
+    now = now or utcnow()
+    period = period or evaluation_period(now, tz)
+    item = (item_id or NO_ITEM).strip()
+    task_text = (task_text or "").strip()[:TASK_TEXT_MAX]
+    words = _unique(evidence)
+    key = (
+        RedCard.village_id == village_id,
+        RedCard.department == department,
+        RedCard.item_id == item,
+        RedCard.period == period,
+    )
+    card_id = session.execute(
+        upsert_insert(session, RedCard)
+        .values(
+            village_id=village_id,
+            department=department,
+            item_id=item,
+            task_text=task_text,
+            evidence=words,
+            period=period,
+            count=1,
+            status="candidate",
+            created_by=member_id,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["village_id", "department", "item_id", "period"])
+        .returning(RedCard.id)
+    ).scalar()
+    created = card_id is not None
+    if not created:
+        # The row exists (committed by whoever inserted it); this UPDATE also locks it until we commit.
+        card_id = session.execute(
+            update(RedCard)
+            .where(*key)
+            .values(count=RedCard.count + 1, updated_at=now)
+            .returning(RedCard.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    session.add(
+        RedCardEvent(
+            red_card_id=card_id,
+            actor_member_id=member_id,
+            action="created" if created else "reported_again",
+            at=now,
+            note=None if created else task_text or None,
+        )
+    )
+    session.flush()
+    card = session.get(RedCard, card_id, populate_existing=True)
+    assert card is not None
+    if not created and words:
+        merged = _unique([*(card.evidence or []), *words])
+        if merged != list(card.evidence or []):
+            card.evidence = merged
+            session.flush()
+    return RecordResult(card=card, created=created)
+
+
+def _unique(words: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for word in words:
+        word = str(word).strip()
+        if word and word not in seen:
+            seen.append(word)
+    return seen
+
+
+@dataclass(frozen=True)
+class RedCardPage:
+    items: list[RedCard]
+    total: int
+    page: int  # 0-based
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return (self.page + 1) * self.page_size < self.total
+
+
+def list_red_cards(
+    session: Session,
+    village_id: int,
+    *,
+    page: int = 0,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    statuses: Iterable[str] | None = None,
+) -> RedCardPage:
+    """A village's candidates, newest first (by created_at, then id), one page (0-based)."""
+    return _page(session, RedCard.village_id == village_id, page, page_size, statuses)
+
+
+def list_town_red_cards(
+    session: Session,
+    town_id: int,
+    *,
+    page: int = 0,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    statuses: Iterable[str] | None = None,
+) -> RedCardPage:
+    """All candidates of a town's villages (bureau view), newest first."""
+    in_town = RedCard.village_id.in_(select(Village.id).where(Village.town_id == town_id))
+    return _page(session, in_town, page, page_size, statuses)
+
+
+def _page(session: Session, where, page: int, page_size: int, statuses: Iterable[str] | None) -> RedCardPage:
+    page_size = max(1, min(int(page_size), 50))
+    conditions = [where]
+    if statuses is not None:
+        conditions.append(RedCard.status.in_(list(statuses)))
+    total = session.scalar(select(func.count()).select_from(RedCard).where(*conditions)) or 0
+    last = max(0, -(-total // page_size) - 1)
+    page = max(0, min(int(page), last))
+    items = session.scalars(
+        select(RedCard)
+        .where(*conditions)
+        .order_by(RedCard.created_at.desc(), RedCard.id.desc())
+        .offset(page * page_size)
+        .limit(page_size)
+    ).all()
+    return RedCardPage(items=list(items), total=total, page=page, page_size=page_size)
+
+
+def get_red_card(session: Session, card_id: int) -> RedCard | None:
+    return session.get(RedCard, card_id)
+
+
+def can_view(member: Member | None, card: RedCard) -> bool:
+    """Cadres see their own village's cards, bureau members their own town's, admins all; others none."""
+    if member is None:
+        return False
+    if member.role == ROLE_ADMIN:
+        return True
+    if member.role == ROLE_CADRE:
+        return member.village_id == card.village_id
+    if member.role == ROLE_BUREAU:
+        return member.town_id == card.village.town_id
+    return False
+
+
+def can_decide(member: Member | None, card: RedCard) -> bool:
+    """Only a cadre of the card's village may confirm or withdraw it."""
+    return member is not None and member.role == ROLE_CADRE and member.village_id == card.village_id
+
+
+def can_include(member: Member | None, card: RedCard) -> bool:
+    """A bureau member of the card's town, or an admin, may include it in the year-end review."""
+    if member is None:
+        return False
+    return member.role == ROLE_ADMIN or (member.role == ROLE_BUREAU and member.town_id == card.village.town_id)
+
+
+def confirm_red_card(
+    session: Session, card_id: int, actor: Member, *, note: str | None = None, now: datetime | None = None
+) -> RedCard:
+    """candidate -> confirmed. NotFound, NotPermitted (not a cadre of that village), InvalidTransition."""
+    return _transition(session, card_id, actor, "confirmed", can_decide, note, now)
+
+
+def withdraw_red_card(
+    session: Session, card_id: int, actor: Member, *, note: str | None = None, now: datetime | None = None
+) -> RedCard:
+    """candidate | confirmed -> withdrawn. NotFound, NotPermitted (not a cadre of that village), InvalidTransition."""
+    return _transition(session, card_id, actor, "withdrawn", can_decide, note, now)
+
+
+def include_red_card(
+    session: Session, card_id: int, actor: Member, *, note: str | None = None, now: datetime | None = None
+) -> RedCard:
+    """confirmed -> included (year-end review). Bureau of the town or admin only."""
+    return _transition(session, card_id, actor, "included", can_include, note, now)
+
+
+def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
+    card = session.get(RedCard, card_id)
+    if card is None:
+        raise NotFound("red_card", card_id)
+    if not allowed(actor, card):
+        raise NotPermitted("您无权更改这条红牌候选")
+    now = now or utcnow()
+    changed = session.execute(
+        update(RedCard)
+        .where(RedCard.id == card_id, RedCard.status.in_(TRANSITIONS[wanted]))
+        .values(status=wanted, updated_at=now)
+        .returning(RedCard.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    session.refresh(card)
+    if changed is None:
+        raise InvalidTransition(card.status, wanted)
+    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor.id, action=wanted, at=now, note=note))
+    session.flush()
+    return card
+
+
+def timeline(session: Session, card_id: int) -> list[RedCardEvent]:
+    """The card's events, oldest first."""
+    return list(
+        session.scalars(
+            select(RedCardEvent).where(RedCardEvent.red_card_id == card_id).order_by(RedCardEvent.at, RedCardEvent.id)
+        )
+    )
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DEFAULT_PAGE_SIZE",
+    "RecordResult",
+    "RedCardPage",
+    "TRANSITIONS",
+    "can_decide",
+    "can_include",
+    "can_view",
+    "confirm_red_card",
+    "evaluation_period",
+    "get_red_card",
+    "include_red_card",
+    "list_red_cards",
+    "list_town_red_cards",
+    "record_red_card",
+    "timeline",
+    "withdraw_red_card",
+]

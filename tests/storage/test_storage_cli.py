@@ -1,0 +1,137 @@
+"""The admin and db commands, run through bot.cli.main as a user would type them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from storage.db import Database
+from storage.errors import InviteRejected
+from storage.members import redeem_invite
+from storage.models import Invite, Town, Village
+
+LINK_RE = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_]+)")
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """A fresh data directory in tmp_path (SQLite default), run from another working directory."""
+    data = tmp_path / "data"
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("CADREBOT_DATA_DIR", str(data))
+    monkeypatch.setenv("CADREBOT_BOT_USERNAME", "demo_cadre_bot")
+    return data
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def links(out: str) -> list[tuple[str, str]]:
+    return LINK_RE.findall(out)
+
+
+def test_db_upgrade_creates_the_sqlite_database_in_the_data_dir(cli_env, capsys):
+    code, out, err = run(capsys, "admin", "add-town", "T1", "一镇")
+    assert code == 1 and "cadrebot db upgrade" in err
+    assert run(capsys, "db", "current")[0] == 1
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert code == 0 and "0001" in out
+    assert (cli_env / "cadrebot.db").is_file()
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0 and "最新" in out
+    assert run(capsys, "db", "upgrade")[0] == 0  # idempotent
+
+
+def test_places_invites_and_survey_links(cli_env, capsys):
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert run(capsys, "admin", "add-town", "t1", "一镇")[0] == 0
+    code, _, err = run(capsys, "admin", "add-town", "T1", "又一镇")
+    assert code == 1 and "已存在" in err
+    code, out, _ = run(capsys, "admin", "add-village", "V1", "一村", "--town", "T1")
+    assert code == 0 and "V1 一村" in out
+    code, _, err = run(capsys, "admin", "add-village", "V2", "二村", "--town", "NOPE")
+    assert code == 1 and "找不到" in err
+
+    code, out, _ = run(capsys, "admin", "invite", "--village", "V1", "--role", "cadre")
+    assert code == 0
+    ((bot, invite_code),) = links(out)
+    assert bot == "demo_cadre_bot" and f"邀请码: {invite_code}" in out and f"/register {invite_code}" in out
+
+    code, out, _ = run(capsys, "admin", "invite", "--town", "T1", "--role", "bureau", "--days", "2")
+    assert code == 0
+    ((_, bureau_code),) = links(out)
+
+    code, _, err = run(capsys, "admin", "invite", "--town", "T1", "--role", "cadre")
+    assert code == 1 and "--village" in err
+
+    code, out, _ = run(capsys, "admin", "survey-link", "--village", "v1")
+    assert code == 0 and links(out) == [("demo_cadre_bot", "s_V1")]
+    assert run(capsys, "admin", "survey-link", "--village", "NOPE")[0] == 1
+
+    db = Database(f"sqlite:///{cli_env / 'cadrebot.db'}")
+    try:
+        with db.session() as s:
+            assert redeem_invite(s, invite_code, telegram_user_id=11).village.code == "V1"
+            assert redeem_invite(s, bureau_code, telegram_user_id=12).town.code == "T1"
+        with db.session() as s, pytest.raises(InviteRejected):
+            redeem_invite(s, invite_code, telegram_user_id=13)
+    finally:
+        db.dispose()
+
+
+def test_import_places_from_yaml_and_csv(cli_env, capsys, tmp_path):
+    assert run(capsys, "db", "upgrade")[0] == 0
+    yaml_file = tmp_path / "places.yaml"
+    yaml_file.write_text("towns:\n  - code: A\n    name: 甲镇\n    villages:\n      - {code: A1, name: 甲一村}\n", encoding="utf-8")
+    csv_file = tmp_path / "places.csv"
+    csv_file.write_text("town_code,town_name,village_code,village_name\nB,乙镇,B1,乙一村\nB,乙镇,B2,乙二村\n", encoding="utf-8")
+    code, out, _ = run(capsys, "admin", "import-places", str(yaml_file))
+    assert code == 0 and "新增 1" in out
+    assert run(capsys, "admin", "import-places", str(csv_file))[0] == 0
+    assert run(capsys, "admin", "import-places", str(csv_file))[0] == 0  # again: no duplicates
+    code, _, err = run(capsys, "admin", "import-places", str(tmp_path / "none.yaml"))
+    assert code == 1 and "不存在" in err
+    code, out, _ = run(capsys, "admin", "list-places")
+    assert code == 0 and "A1\t甲一村" in out and "B2\t乙二村" in out
+
+
+def test_seed_demo_is_idempotent_and_prints_working_invites(db_url, cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)  # both SQLite and PostgreSQL; seed-demo migrates by itself
+    code, out, _ = run(capsys, "admin", "seed-demo")
+    assert code == 0, out
+    assert "示范镇" in out and "东风村" in out
+    first_links = links(out)
+    code, out, _ = run(capsys, "admin", "seed-demo")
+    assert code == 0
+    second_links = links(out)
+    assert len(first_links) == len(second_links) == 3
+    (_, cadre_code), (_, bureau_code), (_, survey) = second_links
+    assert survey == "s_DEMO01"
+
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            assert s.query(Town).filter_by(code="DEMO").one().name == "示范镇"
+            assert s.query(Village).count() == 3
+            assert s.query(Invite).count() == 4
+            assert redeem_invite(s, cadre_code, telegram_user_id=1).role == "cadre"
+            bureau = redeem_invite(s, bureau_code, telegram_user_id=2)
+            assert (bureau.role, bureau.town.code) == ("bureau", "DEMO")
+    finally:
+        db.dispose()
+
+
+def test_demo_places_file_ships_with_the_storage_package():
+    import storage
+
+    demo = Path(storage.__file__).parent / "demo_places.yaml"
+    assert demo.is_file()
