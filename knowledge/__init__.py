@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.texts import check as T
-from knowledge.loader import KnowledgeBaseError, RawKnowledge, read_knowledge
+from knowledge.cache import cache_key, cached
+from knowledge.loader import KnowledgeBaseError, RawKnowledge, bundled_data_dir, read_knowledge
 from knowledge.matcher import Analysis, Matcher
 from knowledge.model import CheckResult, Item, Match, Verdict
 from knowledge.normalize import normalize
@@ -81,11 +82,20 @@ def load_knowledge_base(
     data_dir: str | Path | None = None, profile: str = "taicang", agreement: str | None = "",
     cache_dir: str | Path | None = None,
 ) -> KnowledgeBase:
-    """Read, validate and index the knowledge base; raises KnowledgeBaseError listing every problem."""
-    raw = read_knowledge(Path(data_dir) if data_dir else None, profile, agreement or None)
-    if raw.problems:
-        raise KnowledgeBaseError(raw.problems)
-    return KnowledgeBase(raw, Path(cache_dir) if cache_dir else default_cache_dir())
+    """Read, validate and index the knowledge base; raises KnowledgeBaseError listing every problem.
+
+    The built index is cached under `cache_dir` (default: the data directory's cache), keyed by the data.
+    """
+    root = Path(data_dir) if data_dir else bundled_data_dir()
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+
+    def build() -> KnowledgeBase:
+        raw = read_knowledge(root, profile, agreement or None)
+        if raw.problems:
+            raise KnowledgeBaseError(raw.problems)
+        return KnowledgeBase(raw, cache_dir)
+
+    return cached(cache_dir, cache_key(root, profile, agreement or ""), build)
 
 
 def from_settings(settings) -> KnowledgeBase:  # noqa: ANN001 (bot.settings.Settings; avoids an import cycle)

@@ -40,12 +40,15 @@ class KnowledgeBaseError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping as the key `__line__`."""
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: 10x faster
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that remembers the line of every mapping as the key `__line__`."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
+    mapping = yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from knowledge.model import Item
 from knowledge.normalize import has_cjk, normalize
 from knowledge.tokenizer import Tokenizer
-from knowledge.vocabulary import CueSet, SynonymRewriter, find_all, pinyin_key
+from knowledge.vocabulary import CueSet, Readings, SynonymRewriter, find_all
 
 STRONG, HINT = 1.0, 0.3
 HOMOPHONE_DISCOUNT = 0.85  # a term heard but spelt differently is slightly less sure
@@ -70,6 +70,7 @@ class Matcher:
         self.rewriter = rewriter
         self.cues = cues
         self.tokenizer = tokenizer
+        self.readings = Readings()
         # Who asks (a department) and in what role (publicise, certify) is context, not the topic of the task:
         # such words count as hints even where the data lists them as keywords.
         self._context = {self.canonical(w) for w in context_words} | {self.canonical(w) for w in cues.context_words()}
@@ -96,7 +97,7 @@ class Matcher:
             weighted = [(item_id, strength * specificity * _length_factor(term)) for item_id, strength in by_item.items()]
             strong = any(strength == STRONG for strength in by_item.values())
             # Only topic words are worth recovering from a mis-heard spelling.
-            reading = pinyin_key(term) if strong and has_cjk(term) and len(term) >= 2 else None
+            reading = self.readings.key(term) if strong and has_cjk(term) and len(term) >= 2 else None
             self._terms.append((term, reading, weighted))
 
     def _document(self, item: Item) -> list[str]:
@@ -194,7 +195,7 @@ class Matcher:
 
     def analyse(self, text: str) -> Analysis:
         canon = self.canonical(text)
-        hits, negated = self._term_hits(canon, pinyin_key(canon))
+        hits, negated = self._term_hits(canon, self.readings.key(canon))
         tokens = self.tokenizer.words(canon)
         bm25 = self._bm25(tokens)
         phrasing = self._phrasing_similarity(canon)

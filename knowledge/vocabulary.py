@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
+import unicodedata
 
 from knowledge.normalize import CLAUSE_MARK
 
@@ -25,17 +23,26 @@ class SynonymRewriter:
         return self._pattern.sub(lambda m: self._map[m.group(0)], text)
 
 
-@lru_cache(maxsize=8192)
-def syllable(ch: str) -> str:
-    """Toneless reading of one character (its own text if it has none)."""
-    if "\u4e00" <= ch <= "\u9fff":
-        return lazy_pinyin(ch, style=Style.NORMAL)[0]
-    return ch
+class Readings:
+    """Toneless pinyin of every character, so voice-input homophones (底保/低保) compare equal.
 
+    Built once from pypinyin's character table and kept in the knowledge base (and its cache), so answering
+    a question never has to import pypinyin's large tables.
+    """
 
-def pinyin_key(text: str) -> str:
-    """Space-delimited toneless readings, so voice-input homophones (底保/低保) compare equal."""
-    return " " + " ".join(syllable(ch) for ch in text) + " "
+    def __init__(self) -> None:
+        from pypinyin.pinyin_dict import pinyin_dict  # only while building
+
+        self._syllable: dict[str, str] = {}
+        for codepoint, readings in pinyin_dict.items():
+            first = readings.split(",")[0]
+            plain = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
+            self._syllable[chr(codepoint)] = plain
+
+    def key(self, text: str) -> str:
+        """Space-delimited readings, one per character (a character with none stands for itself)."""
+        syllable = self._syllable
+        return " " + " ".join(syllable.get(ch, ch) for ch in text) + " "
 
 
 def find_all(text: str, term: str) -> list[int]:
