@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 from knowledge.model import Item
 from knowledge.normalize import has_cjk, normalize
 from knowledge.tokenizer import Tokenizer
-from knowledge.vocabulary import CueSet, Readings, SynonymRewriter, find_all
+from knowledge.vocabulary import CueSet, Readings, SynonymRewriter
 
 STRONG, HINT = 1.0, 0.3
 HOMOPHONE_DISCOUNT = 0.85  # a term heard but spelt differently is slightly less sure
@@ -91,14 +91,18 @@ class Matcher:
                     if len(term) >= 2:
                         weight = HINT if term in self._context else strength
                         owners[term][item.id] = max(owners[term].get(item.id, 0.0), weight)
-        self._terms: list[tuple[str, str | None, list[tuple[str, float]]]] = []
+        # Terms are looked up by their first character (and, for sound-alikes, their first syllable), so a
+        # check costs a few dictionary probes per character of the message, not one scan per term.
+        self._by_char: dict[str, list[tuple[str, list[tuple[str, float]]]]] = defaultdict(list)
+        self._by_sound: dict[str, list[tuple[str, tuple[str, ...], list[tuple[str, float]]]]] = defaultdict(list)
         for term, by_item in owners.items():
             specificity = 1.0 / math.sqrt(len(by_item))
             weighted = [(item_id, strength * specificity * _length_factor(term)) for item_id, strength in by_item.items()]
-            strong = any(strength == STRONG for strength in by_item.values())
+            self._by_char[term[0]].append((term, weighted))
             # Only topic words are worth recovering from a mis-heard spelling.
-            reading = self.readings.key(term) if strong and has_cjk(term) and len(term) >= 2 else None
-            self._terms.append((term, reading, weighted))
+            if any(strength == STRONG for strength in by_item.values()) and has_cjk(term) and len(term) >= 2:
+                syllables = tuple(self.readings.syllables(term))
+                self._by_sound[syllables[0]].append((term, syllables, weighted))
 
     def _document(self, item: Item) -> list[str]:
         parts = [item.title, item.text, *item.keywords, *item.hints, *item.phrasings]
@@ -127,35 +131,41 @@ class Matcher:
                 self._phrasing_text.append(self.canonical(phrasing))
 
     # ---- scoring --------------------------------------------------------------------------------
-    def _term_hits(self, text: str, reading: str) -> tuple[dict[str, list[tuple[int, int, float, str]]], list[str]]:
-        """Per item: (start, end, weight, word) of every term found, literally or by sound."""
+    def _term_hits(self, text: str) -> tuple[dict[str, list[tuple[int, int, float, str]]], list[str]]:
+        """Per item: (start, end, weight, word) of the first live occurrence of every term, literal or by sound."""
+        found: dict[str, tuple[list[int], float, list[tuple[str, float]]]] = {}
+        for i, ch in enumerate(text):
+            for term, weighted in self._by_char.get(ch, ()):
+                if text.startswith(term, i):
+                    found.setdefault(term, ([], 1.0, weighted))[0].append(i)
+        self._add_sound_alikes(text, found)
+
         hits: dict[str, list[tuple[int, int, float, str]]] = defaultdict(list)
         negated: list[str] = []
-        boundaries: set[int] | None = None
-        for term, term_reading, weighted in self._terms:
-            positions = find_all(text, term)
-            discount = 1.0
-            if not positions and term_reading and term_reading in reading:
-                if boundaries is None:
-                    boundaries = self.tokenizer.boundaries(text)
-                positions = [p for p in self._positions_by_sound(text, reading, term_reading)
-                             if p in boundaries and p + len(term) in boundaries
-                             and not self.tokenizer.is_word(text[p:p + len(term)])]
-                discount = HOMOPHONE_DISCOUNT
+        for term, (positions, discount, weighted) in found.items():
             live = [p for p in positions if not self.cues.is_negated(text, p, len(term))]
-            if positions and not live:
-                negated.append(term)
             if not live:
+                negated.append(term)
                 continue
             for item_id, weight in weighted:
                 hits[item_id].append((live[0], live[0] + len(term), weight * discount, term))
         return hits, negated
 
-    @staticmethod
-    def _positions_by_sound(text: str, reading: str, term_reading: str) -> list[int]:
-        # The reading has one space-separated syllable per character, so a syllable offset is a char offset.
-        start = reading.find(term_reading)
-        return [reading.count(" ", 0, start)] if start != -1 else []
+    def _add_sound_alikes(self, text: str, found: dict) -> None:
+        """Terms heard but spelt differently (争兵 for 征兵), where the spelling is no word of its own."""
+        syllables = self.readings.syllables(text)
+        boundaries: set[int] | None = None
+        for i, first in enumerate(syllables):
+            for term, reading, weighted in self._by_sound.get(first, ()):
+                end = i + len(reading)
+                if term in found or tuple(syllables[i:end]) != reading:
+                    continue
+                if boundaries is None:
+                    boundaries = self.tokenizer.boundaries(text)
+                # Sounds that run across two real words ("维权|知识" holds 犬只) or form a word of their own
+                # (大家 is no mishearing of 打架) are not a mishearing of the term.
+                if i in boundaries and end in boundaries and not self.tokenizer.is_word(text[i:end]):
+                    found[term] = ([i], HOMOPHONE_DISCOUNT, weighted)
 
     @staticmethod
     def _keyword_score(found: list[tuple[int, int, float, str]]) -> tuple[float, list[str]]:
@@ -195,7 +205,7 @@ class Matcher:
 
     def analyse(self, text: str) -> Analysis:
         canon = self.canonical(text)
-        hits, negated = self._term_hits(canon, self.readings.key(canon))
+        hits, negated = self._term_hits(canon)
         tokens = self.tokenizer.words(canon)
         bm25 = self._bm25(tokens)
         phrasing = self._phrasing_similarity(canon)

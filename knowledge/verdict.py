@@ -91,6 +91,10 @@ def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Threshold
     if analysis.out_roles:
         return Decision("unlisted", allowed[:3], allowed_part=allowed_part, out_roles=analysis.out_roles)
 
+    # A restricted item that fits clearly on its own (the cadre often names it: "这算不算协税护税").
+    if top and top.item.list == "restricted" and top_score >= t.confident and top.keyword_score >= HINT_FLOOR:
+        return Decision("restricted", [top, *_with_keywords(ranked[1:], ("restricted",), HINT_FLOOR)][:3])
+
     if top and top.item.list in ("duty", "assist") and top_score >= t.confident:
         rival = next((s for s in ranked[1:] if VERDICT_OF_LIST[s.item.list] != VERDICT_OF_LIST[top.item.list]), None)
         if rival is None or (top_score - rival.score) / top_score >= t.gap:

@@ -39,10 +39,10 @@ class Readings:
             plain = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
             self._syllable[chr(codepoint)] = plain
 
-    def key(self, text: str) -> str:
-        """Space-delimited readings, one per character (a character with none stands for itself)."""
+    def syllables(self, text: str) -> list[str]:
+        """One reading per character (a character with none stands for itself)."""
         syllable = self._syllable
-        return " " + " ".join(syllable.get(ch, ch) for ch in text) + " "
+        return [syllable.get(ch, ch) for ch in text]
 
 
 def find_all(text: str, term: str) -> list[int]:

@@ -1,0 +1,415 @@
+"""Load test of the bot: N simulated users through the real Application (bot.app.build_application) and the
+offline recording transport, on SQLite and on PostgreSQL, with a baseline in the same run.
+
+    .venv/bin/python bench/bot_load.py                         # 100 users, SQLite and PostgreSQL
+    .venv/bin/python bench/bot_load.py --users 100 --db postgres --seconds 20 --rate 200
+
+What runs:
+- Each database is fresh (SQLite: a temporary file; PostgreSQL: a throwaway database, dropped afterwards),
+  migrated with Alembic, with 1 town, 10 villages, and half of the users registered as cadres.
+- Closed loop: every user sends a message, waits until the bot has handled it, and sends the next one at once
+  (maximum sustained throughput with N users talking at the same time).
+- Open loop: updates arrive at a fixed rate (--rate, default 200/s) spread over the users (a Poisson process),
+  whatever the bot's speed; this is the "sustained 200 updates/s" check, with latency measured under it.
+- The traffic is what cadres do: task checks (the development set's phrasings), 👍/👎 on answers, the red-card
+  flow (记为红牌候选 -> a department), and sometimes /redcards or /help.
+- Baseline: the same users and rhythm through an Application with one no-op handler that only replies "ok".
+
+Latency is measured per update from the moment it is put on the Application's update queue until all its
+handlers have finished (queueing included). The per-user rate limit is switched off (it would refuse most of a
+load test's messages by design), and so is the flood limiter (Telegram's server limits are not what is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+from telegram import Update  # noqa: E402
+from telegram.ext import ApplicationHandlerStop, TypeHandler  # noqa: E402
+
+from bot.app import PerUserUpdateProcessor, build_application  # noqa: E402
+from bot.ratelimit import RateLimiter  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from tests.telegram_transport import RecordingRequest  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+PG_SERVER = os.environ.get("CADREBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432").rstrip("/")
+FIRST_USER = 8_000_000_000
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+class TimingProcessor(PerUserUpdateProcessor):
+    """The production processor, plus: when each update was queued and when its handlers finished."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.queued: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.done: dict[int, asyncio.Future] = {}
+
+    async def do_process_update(self, update: object, coroutine: Any) -> None:
+        try:
+            await super().do_process_update(update, coroutine)
+        finally:
+            uid = getattr(update, "update_id", None)
+            started = self.queued.pop(uid, None)
+            if started is not None:
+                self.latencies.append(time.perf_counter() - started)
+            future = self.done.pop(uid, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+
+# ---------------------------------------------------------------------------------------------- databases
+
+
+def pg_admin():
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(PG_SERVER + "/postgres")
+    return psycopg.connect(host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
+                           password=url.password, dbname="postgres", autocommit=True, connect_timeout=3)
+
+
+class Throwaway:
+    """A fresh, migrated database of one kind; removed on exit."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.tmp = tempfile.TemporaryDirectory(prefix="cadrebot-bench-")
+        self.name = f"cadrebot_bench_{uuid.uuid4().hex[:10]}"
+        self.url = ""
+
+    def __enter__(self) -> Throwaway:
+        if self.kind == "sqlite":
+            self.url = f"sqlite:///{Path(self.tmp.name) / 'bench.db'}"
+        else:
+            with pg_admin() as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = f"{PG_SERVER}/{self.name}"
+        from storage.migrate import upgrade
+
+        upgrade(self.url)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.kind == "postgres":
+            with pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        self.tmp.cleanup()
+
+
+def seed(url: str, users: int) -> set[int]:
+    """1 town, 10 villages; every second user a registered cadre. Returns the cadres' user ids."""
+    from storage.db import Database
+    from storage.members import issue_invite, redeem_invite
+    from storage.places import add_town, add_village
+
+    db = Database(url)
+    cadres: set[int] = set()
+    with db.session() as s:
+        add_town(s, "BT", "压测镇")
+        for v in range(10):
+            add_village(s, f"BV{v}", f"压测村{v}", "BT")
+        for i in range(0, users, 2):
+            code = issue_invite(s, role="cadre", village_code=f"BV{i % 10}").code
+            redeem_invite(s, code, telegram_user_id=FIRST_USER + i)
+            cadres.add(FIRST_USER + i)
+    db.dispose()
+    return cadres
+
+
+# ---------------------------------------------------------------------------------------------- traffic
+
+
+@dataclass
+class User:
+    user_id: int
+    cadre: bool
+    rng: random.Random
+    pending: list[str] = field(default_factory=list)  # buttons to press next (callback data)
+
+
+class Traffic:
+    """Builds each user's next update as Telegram would send it, from what the bot showed them last."""
+
+    def __init__(self, app: Any, transport: RecordingRequest, texts: list[str]) -> None:
+        self.app = app
+        self.transport = transport
+        self.texts = texts
+        self.ids = itertools.count(1)
+        self.kinds: dict[str, int] = {}
+
+    def next_update(self, user: User) -> Update:
+        uid = next(self.ids)
+        last = self._last_message(user.user_id)
+        buttons = {label: data for row in (last.buttons if last else []) for label, data in row if data}
+        roll = user.rng.random()
+        if user.cadre and "记为红牌候选" in buttons and roll < 0.5:
+            return self._press(uid, user, last, buttons["记为红牌候选"], "red_card")
+        department = next((d for label, d in buttons.items() if d.startswith("rd:") and label not in
+                           ("其他(手动输入)", "取消")), None)
+        if department and roll < 0.9:
+            return self._press(uid, user, last, department, "department")
+        feedback = [d for d in buttons.values() if d.startswith("fb:")]
+        if len(feedback) == 2 and roll < 0.3:
+            return self._press(uid, user, last, feedback[0 if roll < 0.2 else 1], "feedback")
+        if roll > 0.96:
+            command = "/redcards" if user.cadre else "/help"
+            return self._message(uid, user, command, command=True)
+        return self._message(uid, user, user.rng.choice(self.texts))
+
+    def _last_message(self, chat_id: int):
+        next_id = self.transport._next_id.get(chat_id)
+        if next_id is None:
+            return None
+        return self.transport.messages.get((chat_id, next_id))
+
+    def _message(self, uid: int, user: User, text: str, command: bool = False) -> Update:
+        self.kinds["command" if command else "check"] = self.kinds.get("command" if command else "check", 0) + 1
+        message = {"message_id": uid, "date": int(time.time()), "text": text,
+                   "chat": {"id": user.user_id, "type": "private", "first_name": "压测"},
+                   "from": {"id": user.user_id, "is_bot": False, "first_name": "压测"}}
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return Update.de_json({"update_id": uid, "message": message}, self.app.bot)
+
+    def _press(self, uid: int, user: User, last: Any, data: str, kind: str) -> Update:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        query = {"id": str(uid), "chat_instance": "bench", "data": data,
+                 "from": {"id": user.user_id, "is_bot": False, "first_name": "压测"},
+                 "message": last.to_api(self.transport.bot)}
+        return Update.de_json({"update_id": uid, "callback_query": query}, self.app.bot)
+
+
+def load_texts() -> list[str]:
+    data = yaml.safe_load((ROOT / "tests" / "data" / "devset.yaml").read_text(encoding="utf-8"))
+    return [entry["text"] for entry in data if isinstance(entry, dict) and entry.get("text")]
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+@dataclass
+class Result:
+    label: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    kinds: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    def pct(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        mean = statistics.fmean(self.latencies) * 1000 if self.latencies else float("nan")
+        return (f"{self.label:<34} {self.updates:>7} upd {self.rate:>8.1f} upd/s   p50 {self.pct(0.50):6.1f} ms   "
+                f"p99 {self.pct(0.99):6.1f} ms   mean {mean:6.1f} ms   errors {self.errors}")
+
+
+async def noop_reply(update: Update, context: Any) -> None:
+    """Baseline: the least a handler can do, one reply."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    else:
+        await context.bot.send_message(update.effective_chat.id, "ok")
+    raise ApplicationHandlerStop
+
+
+def make_app(settings: Settings, kb: Any, url: str, baseline: bool, concurrency: int):
+    from storage.db import Database
+
+    transport = RecordingRequest(record=False)
+    processor = TimingProcessor(concurrency)
+    options: dict[str, Any] = {}
+    if baseline:
+        options["handler_modules"] = ()
+    app = build_application(settings, token=TOKEN, request=transport, kb=kb, db=Database(url), rate_limiter=None,
+                            job_queue=False, set_commands=False, limiter=RateLimiter(per_minute=0),
+                            concurrent_updates=processor, **options)
+    if baseline:
+        app.add_handler(TypeHandler(Update, noop_reply))
+    errors = [0]
+
+    async def count_error(update: object, context: Any) -> None:
+        errors[0] += 1
+        if errors[0] <= 3:
+            print(f"  handler error: {context.error!r}", file=sys.stderr)
+
+    app.error_handlers.clear()
+    app.add_error_handler(count_error)
+    return app, transport, processor, errors
+
+
+async def closed_loop(label: str, settings: Settings, kb: Any, url: str, cadres: set[int], users: int,
+                      seconds: float, baseline: bool, concurrency: int, texts: list[str]) -> Result:
+    app, transport, processor, errors = make_app(settings, kb, url, baseline, concurrency)
+    traffic = Traffic(app, transport, texts)
+    people = [User(FIRST_USER + i, FIRST_USER + i in cadres, random.Random(i)) for i in range(users)]
+    async with app:
+        await app.start()
+        await warm_up(app, processor, traffic, people)
+        processor.latencies.clear()
+        traffic.kinds.clear()
+        deadline = time.perf_counter() + seconds
+        count = [0]
+
+        async def talk(user: User) -> None:
+            while time.perf_counter() < deadline:
+                update = traffic.next_update(user)
+                future = asyncio.get_running_loop().create_future()
+                processor.done[update.update_id] = future
+                processor.queued[update.update_id] = time.perf_counter()
+                await app.update_queue.put(update)
+                await future
+                count[0] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(talk(u) for u in people))
+        elapsed = time.perf_counter() - started
+        await app.stop()
+    app.bot_data["services"].db.dispose()
+    return Result(label, count[0], elapsed, list(processor.latencies), errors[0], dict(traffic.kinds))
+
+
+async def open_loop(label: str, settings: Settings, kb: Any, url: str, cadres: set[int], users: int,
+                    seconds: float, rate: float, baseline: bool, concurrency: int, texts: list[str]) -> Result:
+    app, transport, processor, errors = make_app(settings, kb, url, baseline, concurrency)
+    traffic = Traffic(app, transport, texts)
+    people = [User(FIRST_USER + i, FIRST_USER + i in cadres, random.Random(i)) for i in range(users)]
+    rng = random.Random(42)
+    async with app:
+        await app.start()
+        await warm_up(app, processor, traffic, people)
+        processor.latencies.clear()
+        traffic.kinds.clear()
+        futures: list[asyncio.Future] = []
+        started = time.perf_counter()
+        next_at = started
+        sent = 0
+        while next_at < started + seconds:
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            user = rng.choice(people)
+            update = traffic.next_update(user)
+            future = asyncio.get_running_loop().create_future()
+            processor.done[update.update_id] = future
+            processor.queued[update.update_id] = time.perf_counter()
+            app.update_queue.put_nowait(update)
+            futures.append(future)
+            sent += 1
+            next_at += rng.expovariate(rate)
+        await asyncio.gather(*futures)
+        elapsed = time.perf_counter() - started
+        await app.stop()
+    app.bot_data["services"].db.dispose()
+    return Result(label, sent, elapsed, list(processor.latencies), errors[0], dict(traffic.kinds))
+
+
+async def warm_up(app: Any, processor: TimingProcessor, traffic: Traffic, people: list[User]) -> None:
+    """One message per user first (connections opened, caches warm), not measured."""
+    futures = []
+    for user in people:
+        update = traffic._message(next(traffic.ids), user, traffic.texts[user.user_id % len(traffic.texts)])
+        future = asyncio.get_running_loop().create_future()
+        processor.done[update.update_id] = future
+        await app.update_queue.put(update)
+        futures.append(future)
+    await asyncio.gather(*futures)
+
+
+def count_rows(url: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from storage.db import Database
+    from storage.models import CheckLog, RedCard
+
+    db = Database(url)
+    with db.session() as s:
+        counts = {"check_log": s.scalar(select(func.count()).select_from(CheckLog)) or 0,
+                  "red_cards": s.scalar(select(func.count()).select_from(RedCard)) or 0,
+                  "with_feedback": s.scalar(select(func.count()).select_from(CheckLog)
+                                            .where(CheckLog.feedback.is_not(None))) or 0}
+    db.dispose()
+    return counts
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    import knowledge
+
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    with tempfile.TemporaryDirectory(prefix="cadrebot-bench-data-") as data_dir:
+        settings = Settings(data_dir=Path(data_dir))
+        kb = knowledge.from_settings(settings)
+        texts = load_texts()
+        print(f"cadrebot bot load: {args.users} users, {args.seconds:.0f} s per run, open loop at {args.rate:.0f} "
+              f"upd/s, concurrent_updates={args.concurrency} (per-user order kept), {os.cpu_count()} CPU(s)")
+        failed = False
+        for kind in kinds:
+            with Throwaway(kind) as database:
+                cadres = seed(database.url, args.users)
+                print(f"\n[{kind}]")
+                runs = [
+                    await closed_loop("baseline no-op, closed loop", settings, kb, database.url, cadres, args.users,
+                                      args.seconds, True, args.concurrency, texts),
+                    await closed_loop("cadrebot, closed loop", settings, kb, database.url, cadres, args.users,
+                                      args.seconds, False, args.concurrency, texts),
+                    await open_loop(f"baseline no-op, open {args.rate:.0f}/s", settings, kb, database.url, cadres,
+                                    args.users, args.seconds, args.rate, True, args.concurrency, texts),
+                    await open_loop(f"cadrebot, open {args.rate:.0f}/s", settings, kb, database.url, cadres,
+                                    args.users, args.seconds, args.rate, False, args.concurrency, texts),
+                ]
+                for result in runs:
+                    print("  " + result.line())
+                print(f"  traffic (cadrebot closed loop): {runs[1].kinds}")
+                print(f"  rows written: {count_rows(database.url)}")
+                if kind == "postgres":
+                    target = runs[3]
+                    ok = runs[1].rate >= 200 and target.pct(0.99) <= 50 and target.errors == 0
+                    print(f"  target (PostgreSQL, 100 users: >= 200 upd/s sustained, p99 <= 50 ms): "
+                          f"{'MET' if ok else 'NOT MET'}")
+                    failed |= not ok
+        return 1 if failed and args.strict else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each measured run")
+    parser.add_argument("--rate", type=float, default=200.0, help="open-loop arrival rate, updates/s")
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--concurrency", type=int, default=64, help="updates processed at once (different users)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if the PostgreSQL target is not met")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
