@@ -28,6 +28,8 @@ class Settings:
     secret: str = field(default_factory=lambda: _env("CADREBOT_SECRET", "cadrebot-dev-secret-change-me"))
     timezone: str = field(default_factory=lambda: _env("CADREBOT_TZ", "Asia/Shanghai"))
     survey_period: str = field(default_factory=lambda: _env("CADREBOT_SURVEY_PERIOD", "monthly"))
+    # Comma-separated aspect codes (code:名称 adds one); empty means the eight aspects of the founding documents.
+    survey_aspects: str = field(default_factory=lambda: _env("CADREBOT_SURVEY_ASPECTS", ""))
     digest_weekday: int = field(default_factory=lambda: int(_env("CADREBOT_DIGEST_WEEKDAY", "0")))
     digest_time: str = field(default_factory=lambda: _env("CADREBOT_DIGEST_TIME", "08:30"))
     checks_per_minute: int = field(default_factory=lambda: int(_env("CADREBOT_CHECKS_PER_MINUTE", "30")))

@@ -24,6 +24,8 @@ def compose(decision: Decision) -> str:
     if verdict == "chitchat":
         return T.HELP_SHORT
     if verdict == "unclear":
+        if not decision.matches:
+            return T.UNCLEAR_NOTHING
         return "\n".join([T.HEADLINE["unclear"], *(f"· {_item_line(s)}" for s in decision.matches), T.ACTION["unclear"]])
 
     lines: list[str] = []
@@ -41,19 +43,20 @@ def compose(decision: Decision) -> str:
         if top.item.basis and verdict == "restricted":
             why += f"；违反{top.item.basis[0]}"
         lines.append(why)
-    elif decision.out_roles:
-        lines.append(T.OUT_ROLE.format(words=T.JOINER.join(dict.fromkeys(decision.out_roles))))
-    elif verdict == "unlisted" and decision.not_in_agreement is None:
+    if decision.out_roles:
+        lines.append(T.OUT_ROLE.format(words=_quoted(decision.out_roles)))
+    elif verdict == "unlisted" and decision.not_in_agreement is None and not decision.matches:
         lines.append(T.WHY_NONE)
 
     part = decision.allowed_part
     if part is not None and verdict in ("restricted", "unlisted", "certificate_refused"):
-        lines.append(T.MIXED.format(allowed_words=T.JOINER.join(part.words[:2]) or part.item.title,
+        lines.append(T.MIXED.format(allowed_words=_quoted(part.words[:2]) or T.QUOTE.format(part.item.title),
                                     allowed_id=part.item.id, allowed_title=part.item.title))
 
     if verdict == "certificate_refused":
-        issuer = top.item.issuer if top else ""
-        lines.append(T.ACTION["certificate_refused"].format(issuer=issuer) if issuer else T.ACTION["certificate_refused_no_issuer"])
+        # Each certificate's own advice says where the person should go instead.
+        advice = top.item.advice if top else ""
+        lines.append(T.ACTION["certificate_refused"].format(advice=advice) if advice else T.ACTION["certificate_refused_no_issuer"])
     else:
         action = T.ACTION[verdict]
         if verdict == "assist" and top is not None and top.item.department and top.item.fee:

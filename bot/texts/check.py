@@ -15,13 +15,14 @@ HEADLINE = {
     "unlisted": "⚠️ 不在清单内：未经准入的事项",
     "unclear": "❓ 还不能确定属于哪一项，最接近的是：",
 }
+UNCLEAR_NOTHING = "❓ 还判断不了：请说清楚是哪个部门、让村(居)委会做什么，比如“派出所让社区开亲属关系证明”。"
 NOT_IN_AGREEMENT = "⚠️ 不在本镇协议内：{id} {title} 未列入协议书"
 
 ACTION = {
     "duty": "怎么办：应当办理。",
     "assist": "怎么办：按协议办理，经费由委托部门承担（费随事转）。",
     "restricted": "怎么办：可依法拒绝或要求签订项目协议书，可记为红牌候选。",
-    "certificate_refused": "怎么办：不应出具，请到{issuer}办理。",
+    "certificate_refused": "怎么办：{advice}",
     "certificate_refused_no_issuer": "怎么办：不应出具，请让当事人到主管部门办理。",
     "unlisted": "怎么办：可依法拒绝或要求签订项目协议书，可记为红牌候选。",
     "unclear": "请点下面最接近的一项，或换个说法再发一次（写清是哪个部门、让做什么）。",
@@ -30,11 +31,11 @@ ACTION = {
 ITEM_LINE = "{id} {title}（{list_name}）"
 WHY = "依据：匹配到{words}"
 WHY_NONE = "依据：没有对应的清单事项"
-MIXED = "其中「{allowed_words}」属 {allowed_id} {allowed_title}，可以协助；其余部分不可。"
-OUT_ROLE = "「{words}」不属于任何清单事项"
+MIXED = "其中{allowed_words}属 {allowed_id} {allowed_title}，可以协助；其余部分不可。"
+OUT_ROLE = "{words}不属于任何清单事项"
 FEE_NOTE = "（本镇协议：{department}委托，经费{fee}）"
 QUOTE = "「{}」"
-JOINER = "、"
+JOINER = ""
 
 HELP_SHORT = (
     "您好，我是政社互动助手。把别人交给村(居)委会的任务发给我，"

@@ -47,7 +47,8 @@ def test_certificate_the_committee_must_not_issue_says_where_to_go(kb: Knowledge
     result = kb.check("派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系")
     assert result.verdict == "certificate_refused"
     assert result.matches[0].id == "P1"
-    assert "不应出具" in result.reply and "请到" in result.reply
+    assert "不应出具" in result.reply
+    assert "公证" in result.reply  # where the family can get the proof instead
 
 
 def test_a_certificate_the_committee_may_issue_is_assisting(kb: KnowledgeBase):
