@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import gc
 import itertools
 import os
 import random
@@ -96,7 +98,7 @@ class Throwaway:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.tmp = tempfile.TemporaryDirectory(prefix="cadrebot-bench-")
-        self.name = f"cadrebot_bench_{uuid.uuid4().hex[:10]}"
+        self.name = f"botload_{uuid.uuid4().hex[:12]}"
         self.url = ""
 
     def __enter__(self) -> Throwaway:
@@ -243,17 +245,20 @@ async def noop_reply(update: Update, context: Any) -> None:
     raise ApplicationHandlerStop
 
 
-def make_app(settings: Settings, kb: Any, url: str, baseline: bool, concurrency: int):
-    from storage.db import Database
+DB_MODE: dict[str, Any] = {}  # --db-mode: {"db_in_thread": bool}; empty = the factory's default
 
+
+def make_app(settings: Settings, kb: Any, url: str, baseline: bool, concurrency: int):
+    """The production factory; the database is the one it builds itself from settings.database_url."""
     transport = RecordingRequest(record=False)
     processor = TimingProcessor(concurrency)
     options: dict[str, Any] = {}
     if baseline:
         options["handler_modules"] = ()
-    app = build_application(settings, token=TOKEN, request=transport, kb=kb, db=Database(url), rate_limiter=None,
+    settings = dataclasses.replace(settings, database_url=url)
+    app = build_application(settings, token=TOKEN, request=transport, kb=kb, rate_limiter=None,
                             job_queue=False, set_commands=False, limiter=RateLimiter(per_minute=0),
-                            concurrent_updates=processor, **options)
+                            concurrent_updates=processor, **DB_MODE, **options)
     if baseline:
         app.add_handler(TypeHandler(Update, noop_reply))
     errors = [0]
@@ -370,33 +375,38 @@ async def main_async(args: argparse.Namespace) -> int:
         settings = Settings(data_dir=Path(data_dir))
         kb = knowledge.from_settings(settings)
         texts = load_texts()
+        gc.freeze()  # as `cadrebot run` does after start-up
         print(f"cadrebot bot load: {args.users} users, {args.seconds:.0f} s per run, open loop at {args.rate:.0f} "
               f"upd/s, concurrent_updates={args.concurrency} (per-user order kept), {os.cpu_count()} CPU(s)")
         failed = False
         for kind in kinds:
-            with Throwaway(kind) as database:
-                cadres = seed(database.url, args.users)
-                print(f"\n[{kind}]")
-                runs = [
-                    await closed_loop("baseline no-op, closed loop", settings, kb, database.url, cadres, args.users,
-                                      args.seconds, True, args.concurrency, texts),
-                    await closed_loop("cadrebot, closed loop", settings, kb, database.url, cadres, args.users,
-                                      args.seconds, False, args.concurrency, texts),
-                    await open_loop(f"baseline no-op, open {args.rate:.0f}/s", settings, kb, database.url, cadres,
-                                    args.users, args.seconds, args.rate, True, args.concurrency, texts),
-                    await open_loop(f"cadrebot, open {args.rate:.0f}/s", settings, kb, database.url, cadres,
-                                    args.users, args.seconds, args.rate, False, args.concurrency, texts),
-                ]
-                for result in runs:
-                    print("  " + result.line())
-                print(f"  traffic (cadrebot closed loop): {runs[1].kinds}")
-                print(f"  rows written: {count_rows(database.url)}")
-                if kind == "postgres":
-                    target = runs[3]
-                    ok = runs[1].rate >= 200 and target.pct(0.99) <= 50 and target.errors == 0
-                    print(f"  target (PostgreSQL, 100 users: >= 200 upd/s sustained, p99 <= 50 ms): "
-                          f"{'MET' if ok else 'NOT MET'}")
-                    failed |= not ok
+            print(f"\n[{kind}]  (each run on its own fresh, migrated, seeded database)")
+            plan = [
+                ("baseline no-op, closed loop", True, None),
+                ("cadrebot, closed loop", False, None),
+                (f"baseline no-op, open {args.rate:.0f}/s", True, args.rate),
+                (f"cadrebot, open {args.rate:.0f}/s", False, args.rate),
+            ]
+            runs: list[Result] = []
+            for label, baseline, rate in plan:
+                with Throwaway(kind) as database:
+                    cadres = seed(database.url, args.users)
+                    if rate is None:
+                        result = await closed_loop(label, settings, kb, database.url, cadres, args.users,
+                                                   args.seconds, baseline, args.concurrency, texts)
+                    else:
+                        result = await open_loop(label, settings, kb, database.url, cadres, args.users,
+                                                 args.seconds, rate, baseline, args.concurrency, texts)
+                    rows = count_rows(database.url) if not baseline else None
+                runs.append(result)
+                print("  " + result.line() + (f"   rows {rows}" if rows else ""), flush=True)
+            print(f"  traffic (cadrebot closed loop): {runs[1].kinds}")
+            if kind == "postgres":
+                target = runs[3]
+                ok = runs[1].rate >= 200 and target.pct(0.99) <= 50 and target.errors == 0
+                print(f"  target (PostgreSQL, {args.users} users: >= 200 upd/s sustained, p99 <= 50 ms): "
+                      f"{'MET' if ok else 'NOT MET'}")
+                failed |= not ok
         return 1 if failed and args.strict else 0
 
 
@@ -407,8 +417,13 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop arrival rate, updates/s")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--concurrency", type=int, default=64, help="updates processed at once (different users)")
+    parser.add_argument("--db-mode", choices=["default", "thread", "inline"], default="default",
+                        help="database work in worker threads or on the event loop (default: the factory's choice)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if the PostgreSQL target is not met")
-    return asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    if args.db_mode != "default":
+        DB_MODE["db_in_thread"] = args.db_mode == "thread"
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

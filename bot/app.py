@@ -1,0 +1,329 @@
+"""The composition root: `build_application(settings, **overrides)` builds the python-telegram-bot Application.
+
+Production (`cadrebot run`), the tests and the benchmarks all use this one factory:
+
+    app = build_application(settings)                                        # production
+    app = build_application(settings, request=RecordingRequest(), db=db,     # tests: offline transport,
+                            kb=kb, rate_limiter=None)                        #        no flood limiter
+
+Handler modules (HANDLER_MODULES) are imported if present and each one's `add_handlers(app)` is called.
+Free text: a module that needs free text for a pending step registers a MessageHandler in group -1 that raises
+`ApplicationHandlerStop` when it handled the message; the catch-all task check sits in group 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    BaseUpdateProcessor,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+)
+from telegram.request import BaseRequest
+
+from bot.outbox import OUTBOX_FLUSH_SECONDS, Outbox
+from bot.ratelimit import RateLimiter
+from bot.services import SERVICES_KEY, Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HANDLER_MODULES: tuple[str, ...] = (
+    "handlers.start",
+    "handlers.survey",
+    "handlers.digest",
+    "handlers.redcards",
+    "handlers.check",
+)
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+# How many updates run at once (different users in parallel; one user's updates stay in order).
+DEFAULT_CONCURRENT_UPDATES = 64
+# AIORateLimiter retries a request after Telegram's 429 RetryAfter this many times.
+RATE_LIMIT_RETRIES = 3
+PG_LOCK_TIMEOUT_MS = 5000
+
+_DEFAULT: Any = object()
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential per user: a cadre's two quick taps are handled in order."""
+
+    def __init__(self, max_concurrent_updates: int = DEFAULT_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's handlers while holding its user's lock."""
+        key = _update_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+                self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _update_key(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return None
+
+
+def normalize_base_url(url: str | None) -> str:
+    """The Bot API base URL PTB wants ('…/bot', the token is appended); '' means api.telegram.org.
+
+    'http://127.0.0.1:8081' and 'http://127.0.0.1:8081/bot' both become 'http://127.0.0.1:8081/bot';
+    a URL with a '{token}' placeholder is kept as it is.
+    """
+    url = (url or "").strip()
+    if not url:
+        return DEFAULT_API_BASE_URL
+    if "{token}" in url:
+        return url
+    url = url.rstrip("/")
+    return url if url.endswith("/bot") else url + "/bot"
+
+
+def _file_base_url(base_url: str) -> str:
+    if "{token}" in base_url:
+        return base_url.replace("/bot{token}", "/file/bot{token}")
+    return base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replaces the bot token with '<token>' in every log record that passes through a handler."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg = message.replace(self.token, "<token>")
+                record.args = None
+        return True
+
+
+def protect_logs(token: str) -> None:
+    """httpx logs every request URL (which contains the token) at INFO: keep it at WARNING, and redact the
+    token in whatever the root logger's handlers still see."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if token:
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, TokenRedactingFilter) and f.token == token for f in handler.filters):
+                handler.addFilter(TokenRedactingFilter(token))
+
+
+def build_application(
+    settings: Settings | None = None,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    base_url: str | None = None,
+    kb: Any = None,
+    db: Any = None,
+    rate_limiter: BaseRateLimiter | None = _DEFAULT,
+    concurrent_updates: bool | int | BaseUpdateProcessor = _DEFAULT,
+    handler_modules: Iterable[str] = HANDLER_MODULES,
+    limiter: RateLimiter | None = None,
+    outbox: Outbox | None = None,
+    db_in_thread: bool = True,
+    job_queue: bool = True,
+    set_commands: bool = True,
+) -> Application:
+    """Build the bot's Application; every keyword overrides what `settings` would give.
+
+    token: default settings.bot_token (required: ValueError if neither is set).
+    request / get_updates_request: PTB BaseRequest objects (tests: the offline RecordingRequest); if only
+        `request` is given it is used for getUpdates as well.
+    base_url: default settings.api_base_url (TELEGRAM_API_BASE_URL), else api.telegram.org.
+    kb: a loaded KnowledgeBase (default: knowledge.from_settings(settings)).
+    db: a storage.db.Database (default: Database(settings)).
+    rate_limiter: default AIORateLimiter(max_retries=3) (honours 429 RetryAfter); None disables it.
+    concurrent_updates: default PerUserUpdateProcessor(64); False processes one update at a time.
+    limiter: the per-user RateLimiter (default: settings.checks_per_minute).
+    outbox: the retry queue of unsaved writes (default: in memory, spilled to <data_dir>/outbox.jsonl).
+    db_in_thread: run blocking database work in worker threads (Services.run_db).
+    job_queue: False builds the Application without a JobQueue (no periodic outbox flush).
+    set_commands: False skips setMyCommands at start-up.
+    """
+    settings = settings or Settings()
+    token = token or settings.bot_token
+    if not token:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    protect_logs(token)
+
+    if kb is None:
+        import knowledge
+
+        kb = knowledge.from_settings(settings)
+    owns_db = db is None
+    if db is None:
+        from storage.db import Database, database_url
+
+        engine_options: dict[str, Any] = {}
+        if database_url(settings).startswith("postgresql"):
+            # A locked row or table fails after a few seconds (like SQLite's busy timeout) instead of hanging.
+            engine_options["connect_args"] = {"options": f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"}
+        db = Database(settings, **engine_options)
+    if outbox is None:
+        outbox = Outbox(path=settings.data_dir / "outbox.jsonl")
+    services = Services(
+        settings=settings, kb=kb, db=db, limiter=limiter or RateLimiter(), outbox=outbox, db_in_thread=db_in_thread
+    )
+
+    url = normalize_base_url(base_url if base_url is not None else settings.api_base_url)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(url)
+        .base_file_url(_file_base_url(url))
+        .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone or "Asia/Shanghai")))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown_disposing if owns_db else _post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    elif get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if rate_limiter is _DEFAULT:
+        rate_limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES)
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    if concurrent_updates is _DEFAULT:
+        concurrent_updates = PerUserUpdateProcessor(DEFAULT_CONCURRENT_UPDATES)
+    elif concurrent_updates is True or (isinstance(concurrent_updates, int) and concurrent_updates > 1
+                                        and not isinstance(concurrent_updates, bool)):
+        size = DEFAULT_CONCURRENT_UPDATES if concurrent_updates is True else int(concurrent_updates)
+        concurrent_updates = PerUserUpdateProcessor(size)
+    if concurrent_updates:
+        builder = builder.concurrent_updates(concurrent_updates)
+    if not job_queue:
+        builder = builder.job_queue(None)
+
+    app = builder.build()
+    app.bot_data[SERVICES_KEY] = services
+    app.bot_data["set_commands"] = set_commands
+
+    from handlers.errors import on_error
+
+    app.add_error_handler(on_error)
+    for name in handler_modules:
+        module = _import_optional(name)
+        if module is not None:
+            module.add_handlers(app)
+    return app
+
+
+def _import_optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:  # the feature is not in this build
+            log.info("handler module %s not present; skipped", name)
+            return None
+        raise
+
+
+def registered_commands(app: Application) -> set[str]:
+    """Every command some CommandHandler of the application answers."""
+    commands: set[str] = set()
+    for handlers in app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, CommandHandler):
+                commands |= set(handler.commands)
+    return commands
+
+
+async def _post_init(app: Application) -> None:
+    """Set the command menu (carry on if the server refuses), restore and schedule the outbox."""
+    from bot.texts import start as S
+
+    services: Services = app.bot_data[SERVICES_KEY]
+    if app.bot_data.get("set_commands", True):
+        available = registered_commands(app)
+        menu = [BotCommand(c, d) for c, d in S.MENU if c in available]
+        try:
+            if menu:
+                await app.bot.set_my_commands(menu)
+        except (TelegramError, ValueError) as exc:  # telegram-test-api answers 500; an old server may not know it
+            log.warning("could not set the command menu (%s); carrying on", type(exc).__name__)
+    loaded = services.outbox.load()
+    if loaded:
+        log.info("outbox: %d unsaved write(s) from the last run queued", loaded)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_flush_outbox, interval=OUTBOX_FLUSH_SECONDS, first=1, name="outbox-flush")
+
+
+async def _flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Replay writes that failed while the database was down."""
+    services: Services = context.bot_data[SERVICES_KEY]
+    if len(services.outbox):
+        saved = await asyncio.to_thread(services.outbox.flush, services.db)
+        if saved:
+            services.database_back()
+
+
+async def _post_shutdown(app: Application) -> None:
+    """Try once more to save what is queued; keep the rest on disk for the next start."""
+    services: Services = app.bot_data[SERVICES_KEY]
+    if len(services.outbox):
+        try:
+            await asyncio.to_thread(services.outbox.flush, services.db)
+        finally:
+            services.outbox.dump()
+
+
+async def _post_shutdown_disposing(app: Application) -> None:
+    """As _post_shutdown, then close the database connections this factory opened."""
+    try:
+        await _post_shutdown(app)
+    finally:
+        app.bot_data[SERVICES_KEY].db.dispose()
+
+
+__all__ = [
+    "DEFAULT_API_BASE_URL",
+    "HANDLER_MODULES",
+    "PerUserUpdateProcessor",
+    "build_application",
+    "normalize_base_url",
+    "protect_logs",
+    "registered_commands",
+]

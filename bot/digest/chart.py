@@ -1,0 +1,139 @@
+"""The digest's PNG chart: residents' satisfaction by aspect (this period against the previous one, with the
+change), and this week's red-card reports by department. Labels are Chinese, drawn with the CJK font of
+`bot.digest.fonts`.
+
+    png = render_png(digest)                 # bytes, 1200 x 1500 pixels
+    figure = build_figure(digest)            # the matplotlib Figure (tests inspect its texts)
+
+Uses matplotlib's object API with the Agg canvas (no pyplot, no display); a lock serialises rendering because
+rcParams are process-wide.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+from matplotlib import rc_context  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bot.digest.fonts import find_cjk_font  # noqa: E402
+from bot.digest.model import MIN_RESPONSES, Digest  # noqa: E402
+from bot.digest.text import fmt_score_change  # noqa: E402
+from bot.texts import digest as T  # noqa: E402
+
+WIDTH_IN, HEIGHT_IN, DPI = 10.0, 12.5, 120  # 1200 x 1500 px: readable on a phone, far below Telegram's limits
+MAX_DEPARTMENTS = 10
+CURRENT_COLOR = "#2F6DB5"
+PREVIOUS_COLOR = "#B8C7DC"
+RED_COLOR = "#C0392B"
+
+_lock = threading.Lock()
+
+
+def _rc() -> dict:
+    font = find_cjk_font()
+    return {
+        "font.family": [font.family],
+        "font.sans-serif": [font.family, "DejaVu Sans"],
+        "axes.unicode_minus": False,  # the CJK font draws '-' well; U+2212 may be missing
+        "font.size": 12,
+    }
+
+
+def build_figure(digest: Digest) -> Figure:
+    """The chart as a Figure, drawn once (so tick labels exist). FontMissing if no CJK font is installed."""
+    with _lock, rc_context(_rc()):
+        figure = _build(digest)
+        figure.canvas.draw()
+        return figure
+
+
+def _build(digest: Digest) -> Figure:
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    figure.suptitle(T.CHART_TITLE.format(scope=digest.scope.name, week=digest.week.iso), fontsize=16)
+    top, bottom = figure.subplots(2, 1, height_ratios=[1.15, 1])
+    _aspects(top, digest)
+    _departments(bottom, digest)
+    return figure
+
+
+def _aspects(ax, digest: Digest) -> None:  # noqa: ANN001 (matplotlib Axes)
+    s = digest.satisfaction
+    shown = [a for a in s.aspects if a.current.n] if not s.suppressed else []
+    if s.period and s.previous_period:
+        title = T.CHART_ASPECTS_TITLE.format(period=s.period, previous=s.previous_period)
+    else:
+        title = T.CHART_ASPECTS_TITLE_NO_PREVIOUS.format(period=s.period or "—")
+    ax.set_title(title, loc="left", fontsize=13)
+    if not shown:
+        ax.text(0.5, 0.5, T.CHART_NO_SCORES.format(min_n=MIN_RESPONSES), ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    labels = [a.label for a in shown][::-1]
+    current = [a.current.rounded() or 0 for a in shown][::-1]
+    previous = [(a.previous.rounded() or 0) for a in shown][::-1]
+    has_previous = any(a.previous.n for a in shown)
+    y = list(range(len(shown)))
+    height = 0.38 if has_previous else 0.6
+    ax.barh([v + height / 2 for v in y] if has_previous else y, current, height=height, color=CURRENT_COLOR, label=T.CHART_CURRENT)
+    if has_previous:
+        ax.barh([v - height / 2 for v in y], previous, height=height, color=PREVIOUS_COLOR, label=T.CHART_PREVIOUS)
+    for row, aspect in zip(y, shown[::-1]):
+        note = f"{aspect.current.rounded():.2f}"
+        if aspect.change is not None:
+            note += f"  {fmt_score_change(aspect.change)}"
+        ax.text(
+            (aspect.current.rounded() or 0) + 0.05,
+            row + (height / 2 if has_previous else 0),
+            note,
+            va="center",
+            fontsize=11,
+        )
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 5.9)
+    ax.set_xticks([0, 1, 2, 3, 4, 5])
+    ax.set_xlabel(T.CHART_SCORE_AXIS)
+    ax.grid(axis="x", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+    if has_previous:
+        ax.legend(loc="lower right", frameon=False)
+
+
+def _departments(ax, digest: Digest) -> None:  # noqa: ANN001 (matplotlib Axes)
+    departments = digest.red_cards.by_department[:MAX_DEPARTMENTS]
+    ax.set_title(T.CHART_RED_CARDS_TITLE, loc="left", fontsize=13)
+    if not departments:
+        ax.text(0.5, 0.5, T.CHART_NO_RED_CARDS, ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    names = [d.department for d in departments][::-1]
+    counts = [d.reports for d in departments][::-1]
+    y = list(range(len(departments)))
+    ax.barh(y, counts, height=0.6, color=RED_COLOR)
+    for row, count in zip(y, counts):
+        ax.text(count, row, f" {count}", va="center", fontsize=11)
+    ax.set_yticks(y, names)
+    ax.set_xlim(0, max(counts) * 1.15 + 1)
+    ax.set_xlabel(T.CHART_RED_CARDS_AXIS)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="x", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def render_png(digest: Digest) -> bytes:
+    """The chart as PNG bytes."""
+    with _lock, rc_context(_rc()):
+        figure = _build(digest)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+__all__ = ["DPI", "HEIGHT_IN", "WIDTH_IN", "build_figure", "render_png"]

@@ -1,0 +1,205 @@
+"""Texts of the weekly digest for the civil affairs bureau (民政局周报): Telegram text, Markdown, XLSX/CSV sheets,
+chart labels, /subscribe, /unsubscribe and /digest replies.
+
+Placeholders are filled by bot/digest/ and handlers/digest.py.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------------------------- scope and week
+
+CITY_NAME = "全市"
+TITLE = "📊 政社互动周报 · {scope}"
+WEEK_LINE = "{week}（{first}—{last}）"
+WEEK_SO_FAR = "（本周截至 {now}）"
+DATE_SHORT = "{month}月{day}日"
+DATE_TIME_SHORT = "{month}月{day}日 {hour:02d}:{minute:02d}"
+EMPTY_WEEK = "📭 {scope} {week}（{first}—{last}）：本周没有任务检查、红牌候选和满意度问卷，无需查看。"
+SEE_ATTACHMENTS = "完整数据见附件 Excel 报表和图表。"
+SEE_EXCEL_VILLAGES = "各村社区明细见 Excel 报表「村社区」表。"
+
+# ---------------------------------------------------------------------------------------------- checks
+
+SECTION_CHECKS = "【任务检查】"
+CHECKS_TOTAL = "本周 {total} 次（上周 {previous}，{change}）"
+CHANGE_UP = "↑{n}"
+CHANGE_DOWN = "↓{n}"
+CHANGE_SAME = "持平"
+CHANGE_NONE = "—"
+VERDICT_LABELS: dict[str, str] = {
+    "duty": "依法履职",
+    "assist": "协助政府",
+    "restricted": "限制/负面",
+    "certificate_refused": "不应出具证明",
+    "unlisted": "未列入清单",
+    "unclear": "不确定",
+    "chitchat": "闲聊",
+}
+VERDICT_ORDER: tuple[str, ...] = (
+    "duty", "assist", "restricted", "certificate_refused", "unlisted", "unclear", "chitchat",
+)
+VERDICT_ITEM = "{label} {count}（上周 {previous}）"
+TOP_ITEMS = "问得最多："
+TOP_ITEM = "{rank}. {item} {count} 次"
+ITEM_WITH_TITLE = "{id} {title}"
+GAPS = "知识库待补充：不确定 {unclear} 次，👎 {down} 次（👍 {up} 次）"
+GAP_SAMPLE = "· “{text}”（{label}）"
+GAP_KIND_UNCLEAR = "不确定"
+GAP_KIND_DOWN = "👎"
+NO_CHECKS = "本周没有任务检查。"
+
+# ---------------------------------------------------------------------------------------------- red cards
+
+SECTION_RED_CARDS = "【红牌候选】"
+RED_CARDS_TOTAL = "本周上报 {reports} 次，涉及 {departments} 个部门"
+RED_CARDS_FLOW = "新增 {new} · 确认 {confirmed} · 撤回 {withdrawn}"
+DEPARTMENT_LINE = "{rank}. {department}：{reports} 次 · {items} 项 · {villages} 个村社区"
+DEPARTMENT_DETAIL = "   事项：{items}；村社区：{villages}"
+UNLISTED_ITEM = "清单外"
+MORE = "等"
+MORE_DEPARTMENTS = "……另有 {n} 个部门，见 Excel 报表。"
+YTD_HEADING = "{year}年累计（已撤回的不计）："
+YTD_LINE = "{rank}. {department} {reports} 次（{cards} 条候选）"
+NO_RED_CARDS = "本周没有红牌候选。"
+LIST_SEP = "、"
+
+# ---------------------------------------------------------------------------------------------- satisfaction
+
+SECTION_SATISFACTION = "【居民满意度】"
+PERIOD_LINE = "{period}期：问卷 {responses} 份（上期 {previous}），本周新增 {week}"
+NO_PERIOD = "还没有满意度测评期。"
+NO_PREVIOUS_PERIOD = "无"
+ASPECT_LINE = "{label} {average}（n={n}，{change}）"
+INSUFFICIENT = "样本不足"
+INSUFFICIENT_NOTE = "（问卷少于 {min_n} 份的村社区只显示“样本不足”，不显示分数）"
+NOTE_INSUFFICIENT = "样本不足：问卷少于 {min_n} 份，不显示分数"
+SCOPE_INSUFFICIENT = "问卷少于 {min_n} 份，样本不足，不显示分数。"
+LOWEST_HEADING = "得分最低的村社区："
+LOWEST_LINE = "{rank}. {village} {average}（{responses} 份）"
+VILLAGES_HEADING = "各村社区（综合均分 · 问卷数）："
+VILLAGE_LINE = "{village} {average} · {responses} 份"
+VILLAGE_LINE_SUPPRESSED = "{village} 样本不足 · {responses} 份"
+VILLAGES_SUPPRESSED = "另有 {n} 个村社区样本不足"
+COMMENTS_HEADING = "居民意见（已去除个人信息）："
+COMMENT_LINE = "· “{text}”（{village}，{date}）"
+
+# ---------------------------------------------------------------------------------------------- markdown
+
+MD_TITLE = "# 政社互动周报 · {scope}"
+MD_WEEK = "**{week}**（{first}—{last}）"
+
+# ---------------------------------------------------------------------------------------------- XLSX / CSV
+
+SHEET_OVERVIEW = "概览"
+SHEET_VILLAGES = "村社区"
+SHEET_RED_CARDS = "红牌候选"
+SHEET_ASPECTS = "满意度分项"
+SHEET_COMMENTS = "意见"
+SHEETS: tuple[str, ...] = (SHEET_OVERVIEW, SHEET_VILLAGES, SHEET_RED_CARDS, SHEET_ASPECTS, SHEET_COMMENTS)
+
+TABLE_OVERVIEW = "周报概览"
+OVERVIEW_HEADER = ("项目", "本周", "上周")
+OV_SCOPE = "范围"
+OV_WEEK = "周次"
+OV_RANGE = "起止日期"
+OV_GENERATED = "生成时间"
+OV_CHECKS = "任务检查（次）"
+OV_VERDICT = "　其中：{label}"
+OV_DOWN = "👎 反馈（次）"
+OV_UP = "👍 反馈（次）"
+OV_RC_REPORTS = "红牌候选上报（次）"
+OV_RC_DEPARTMENTS = "涉及部门（个）"
+OV_RC_NEW = "新增红牌候选（条）"
+OV_RC_CONFIRMED = "确认（条）"
+OV_RC_WITHDRAWN = "撤回（条）"
+OV_PERIOD = "满意度测评期"
+OV_RESPONSES = "本期问卷（份）"
+OV_RESPONSES_WEEK = "本周新增问卷（份）"
+OV_VILLAGES_WITH = "有问卷的村社区（个）"
+OV_VILLAGES_SUPPRESSED = "样本不足的村社区（个）"
+OV_OVERALL = "综合均分"
+OV_PERIOD_COLUMNS = ("项目", "本期", "上期")
+
+TABLE_TOP_ITEMS = "问得最多的事项"
+TOP_ITEMS_HEADER = ("排名", "事项编号", "事项", "次数")
+TABLE_GAPS = "知识库待补充（不确定或 👎 的检查，最近 {n} 条）"
+GAPS_HEADER = ("日期", "村社区", "类型", "内容（已去除个人信息）")
+
+TABLE_VILLAGES = "各村社区"
+VILLAGES_HEADER_BASE = ("村社区代码", "村社区", "所属镇街", "本周任务检查", "本周红牌候选上报", "本期问卷数", "综合均分", "上期综合均分")
+VILLAGES_HEADER_NOTE = "备注"
+
+TABLE_RC_DEPARTMENTS = "本周按部门"
+RC_DEPARTMENTS_HEADER = ("部门", "上报次数", "事项数", "村社区数", "事项", "村社区")
+TABLE_RC_DETAIL = "本周明细"
+RC_DETAIL_HEADER = ("部门", "事项编号", "事项", "村社区", "所属镇街", "本周上报次数", "当前状态")
+TABLE_RC_YTD = "{year}年累计排名（已撤回的不计）"
+RC_YTD_HEADER = ("排名", "部门", "上报次数", "候选条数", "村社区数")
+RC_STATUS: dict[str, str] = {"candidate": "候选", "confirmed": "已确认", "withdrawn": "已撤回", "included": "已纳入评估"}
+
+TABLE_ASPECTS = "分项得分"
+ASPECTS_HEADER = ("分项代码", "分项", "本期均分", "本期答题数", "上期均分", "上期答题数", "变化")
+
+TABLE_COMMENTS = "居民意见（已去除个人信息）"
+COMMENTS_HEADER = ("日期", "村社区", "意见")
+
+CSV_SECTION = "【{sheet}】{table}"
+
+# ---------------------------------------------------------------------------------------------- chart
+
+CHART_TITLE = "{scope} {week} 政社互动周报"
+CHART_ASPECTS_TITLE = "居民满意度分项（{period} 对比 {previous}）"
+CHART_ASPECTS_TITLE_NO_PREVIOUS = "居民满意度分项（{period}）"
+CHART_CURRENT = "本期"
+CHART_PREVIOUS = "上期"
+CHART_SCORE_AXIS = "平均分（1–5）"
+CHART_NO_SCORES = "本期暂无可显示的分数（样本不足）"
+CHART_RED_CARDS_TITLE = "红牌候选按部门（本周上报次数）"
+CHART_RED_CARDS_AXIS = "次数"
+CHART_NO_RED_CARDS = "本周没有红牌候选"
+
+# ---------------------------------------------------------------------------------------------- attachments
+
+XLSX_FILENAME = "周报_{scope}_{week}.xlsx"
+PNG_FILENAME = "周报_{scope}_{week}.png"
+XLSX_CAPTION = "{scope} {week} 周报 Excel（可直接转发）"
+PNG_CAPTION = "{scope} {week}：满意度分项与红牌候选"
+
+# ---------------------------------------------------------------------------------------------- commands
+
+SUBSCRIBED = "已订阅{scope}的政社互动周报。每周{weekday} {time} 自动发送上一周的周报。发送 /unsubscribe 可以退订。"
+ALREADY_SUBSCRIBED = "您已订阅{scope}的周报，每周{weekday} {time} 发送。发送 /unsubscribe 可以退订。"
+UNSUBSCRIBED = "已退订周报。需要时发送 /subscribe 重新订阅。"
+NOT_SUBSCRIBED = "您没有订阅周报。发送 /subscribe 可以订阅。"
+BUREAU_ONLY = "周报只提供给民政局（镇街）工作人员。如需开通，请向管理员索取民政局邀请码。"
+BAD_WEEK = "周次格式不对：{text}。请写成 年-W周，比如 /digest 2026-W47；不写周次就是本周。"
+FUTURE_WEEK = "{week} 还没到，请选本周或以前的周次。"
+BUSY = "系统繁忙，周报暂时无法生成，请稍后再发 /digest。"
+WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
+WEEKDAY = "周{name}"
+
+# ---------------------------------------------------------------------------------------------- anonymisation
+
+# What replaces identifying details in residents' comments and check texts shown in the digest.
+MASK_ID = "[证件号]"
+MASK_PHONE = "[电话]"
+MASK_NUMBER = "[数字]"
+MASK_CONTACT = "[联系方式]"
+MASK_ADDRESS = "[门牌]"
+MASK_PERSON = "某"  # 王大爷 -> 某大爷, 老王 -> 某某
+MASK_FULL_NAME = "某某"
+ELLIPSIS = "…"
+
+# ---------------------------------------------------------------------------------------------- command line
+
+CLI_HELP = "生成周报（与 Telegram 推送内容相同）/ the weekly digest without Telegram"
+CLI_WEEK_HELP = "ISO 周次，如 2026-W47；省略为本周（截至现在）"
+CLI_TOWN_HELP = "镇/街道代码；省略为全市汇总"
+CLI_FORMAT_HELP = "输出格式：text、md、xlsx、csv 或 png"
+CLI_OUT_HELP = "输出文件；省略或 - 为标准输出（xlsx/png 须指定文件）"
+CLI_BAD_WEEK = "周次格式不对：{text}（应为 年-W周，如 2026-W47）"
+CLI_NO_TOWN = "找不到镇/街道 {code}。用 cadrebot admin 查看或添加镇/街道。"
+CLI_NEED_OUT = "{format} 是二进制格式，请用 --out 指定文件，如 --out 周报.{format}"
+CLI_DB_DOWN = "无法连接数据库：{error}"
+CLI_NO_FONT = "无法生成图表：{error}"
+CLI_WROTE = "已写入 {path}（{size} 字节）"

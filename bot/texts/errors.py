@@ -1,0 +1,22 @@
+"""Texts for failures: the error handler, a busy database, bad buttons, rate limits, non-text messages."""
+
+FAILED = "抱歉，处理这条消息时出错了，没有完成。请稍后再发一次；如果一直不行，请联系管理员。"
+FAILED_KEEP = "抱歉，处理时出错了，没有完成。您发的内容如下，可复制后稍后重发：\n「{text}」"
+FAILED_BUTTON = "出错了，这一步没有完成，请稍后再点一次。"
+
+DB_BUSY = "系统繁忙，请稍后再试。"
+DB_BUSY_KEEP = "系统繁忙，这一步没有保存，请稍后再试。您发的内容：\n「{text}」"
+DB_BUSY_BUTTON = "系统繁忙，请稍后再点一次。"
+
+BUTTON_STALE = "这个按钮已失效，请重新发送任务内容。"
+BUTTON_NOT_YOURS = "这个按钮不是给您的。"
+BUTTON_INVALID = "无法识别这个按钮。"
+
+RATE_LIMITED = "您发得太快了，请 {seconds} 秒后再试。刚才这条没有处理：「{text}」"
+RATE_LIMITED_SHORT = "操作太频繁，请 {seconds} 秒后再试。"
+
+NOT_TEXT = "我只能看懂文字。语音请先转成文字，图片请把里面的任务用一句话写出来。"
+
+# Quote back what the user sent, shortened so that the reply fits one Telegram message.
+QUOTE_MAX = 300
+ELLIPSIS = "……"

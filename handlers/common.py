@@ -1,0 +1,79 @@
+"""Small helpers shared by the handler modules: who is talking, and short replies that never raise."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest, TelegramError
+
+from storage.members import get_member
+from storage.models import Member
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Who:
+    """A detached snapshot of a member (safe to use after the session closed)."""
+
+    member_id: int
+    role: str
+    village_id: int | None
+    village_name: str
+    town_id: int | None
+    town_name: str
+
+    @property
+    def is_cadre(self) -> bool:
+        return self.role == "cadre" and self.village_id is not None
+
+    @classmethod
+    def of(cls, member: Member | None) -> Who | None:
+        if member is None:
+            return None
+        village = member.village
+        town = member.town or (village.town if village is not None else None)
+        return cls(
+            member_id=member.id,
+            role=member.role,
+            village_id=member.village_id,
+            village_name=village.name if village is not None else "",
+            town_id=member.effective_town_id,
+            town_name=town.name if town is not None else "",
+        )
+
+
+def who_is(session: Session, telegram_user_id: int) -> Who | None:
+    """The member behind a Telegram user, or None for an unregistered user (resident or not yet registered)."""
+    return Who.of(get_member(session, telegram_user_id))
+
+
+async def answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press (a short toast, or an alert); never raises."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:  # already answered, or too old
+        log.debug("answerCallbackQuery failed: %s", exc)
+
+
+async def edit(query: CallbackQuery, text: str | None = None, reply_markup=None) -> bool:  # noqa: ANN001
+    """Edit the pressed message's text (or only its keyboard); False if Telegram refused (gone, unchanged)."""
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(reply_markup=reply_markup)
+        else:
+            await query.edit_message_text(text, reply_markup=reply_markup)
+        return True
+    except BadRequest as exc:
+        log.debug("edit refused: %s", exc)
+        return False
+
+
+def user_id_of(update: Update) -> int | None:
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+__all__ = ["Who", "answer", "edit", "user_id_of", "who_is"]

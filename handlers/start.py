@@ -1,0 +1,123 @@
+"""/start (with deep-link payloads), /help and /register: role-aware help and registration by invite code."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from bot.services import get_services
+from bot.texts import errors as E
+from bot.texts import start as S
+from handlers.common import Who, who_is
+from handlers.errors import quote
+from storage.errors import DatabaseUnavailable, InviteRejected
+from storage.members import SURVEY_START_PREFIX, redeem_invite
+
+log = logging.getLogger(__name__)
+CODE_QUOTE_MAX = 40
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: a survey link (s_<village>), an invite code, or the welcome."""
+    payload = context.args[0] if context.args else ""
+    if payload.startswith(SURVEY_START_PREFIX):
+        survey = _survey_module()
+        if survey is None:
+            await update.effective_message.reply_text(S.SURVEY_UNAVAILABLE)
+            return
+        await survey.begin_survey(update, context, payload[len(SURVEY_START_PREFIX):])
+        return
+    if payload:
+        await _register(update, context, payload)
+        return
+    await _help(update, context, welcome=True)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: what this user can do, by role."""
+    await _help(update, context, welcome=False)
+
+
+async def register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/register CODE: bind this Telegram user to the invite's role and place."""
+    if not context.args:
+        await update.effective_message.reply_text(S.REGISTER_USAGE)
+        return
+    await _register(update, context, "".join(context.args))
+
+
+async def _help(update: Update, context: ContextTypes.DEFAULT_TYPE, welcome: bool) -> None:
+    services = get_services(context)
+    try:
+        who = await services.run_db(who_is, update.effective_user.id)
+    except DatabaseUnavailable:
+        who = None  # the guest help is still useful; nothing was sent that could be lost
+    await update.effective_message.reply_text(help_text(who, welcome))
+
+
+def help_text(who: Who | None, welcome: bool = False) -> str:
+    """The help a user sees: guests (residents, unregistered), cadres, bureau staff, admins."""
+    if who is None:
+        return S.WELCOME_GUEST if welcome else S.HELP_GUEST
+    if who.role == "cadre":
+        return S.HELP_CADRE.format(village=who.village_name)
+    if who.role == "bureau":
+        return S.HELP_BUREAU.format(town=who.town_name)
+    return S.HELP_ADMIN
+
+
+async def _register(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
+    services = get_services(context)
+    user = update.effective_user
+    message = update.effective_message
+    try:
+        who = await services.run_db(_redeem, code, user.id, user.full_name or "")
+    except InviteRejected as rejected:
+        await message.reply_text(S.REGISTER_FAILED.format(reason=rejected.reason.message,
+                                                          code=quote(code, CODE_QUOTE_MAX)))
+        return
+    except DatabaseUnavailable:
+        await message.reply_text(E.DB_BUSY_KEEP.format(text=quote(message.text or code)))
+        return
+    services.members.forget(user.id)
+    log.info("member %s registered as %s", who.member_id, who.role)
+    await message.reply_text(registered_text(who))
+
+
+def _redeem(session, code: str, telegram_user_id: int, display_name: str) -> Who:  # noqa: ANN001
+    member = redeem_invite(session, code, telegram_user_id=telegram_user_id, display_name=display_name)
+    who = Who.of(member)
+    assert who is not None
+    return who
+
+
+def registered_text(who: Who) -> str:
+    if who.role == "cadre":
+        return S.REGISTERED_CADRE.format(village=who.village_name, town=who.town_name)
+    if who.role == "bureau":
+        return S.REGISTERED_BUREAU.format(town=who.town_name)
+    return S.REGISTERED_ADMIN
+
+
+def _survey_module() -> ModuleType | None:
+    try:
+        module = importlib.import_module("handlers.survey")
+    except ModuleNotFoundError as exc:
+        if exc.name == "handlers.survey":
+            return None
+        raise
+    return module if hasattr(module, "begin_survey") else None
+
+
+def add_handlers(app: Application) -> None:
+    """Register /start, /help and /register."""
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("register", register))
+
+
+__all__ = ["add_handlers", "help_text", "register", "registered_text", "start"]

@@ -1,0 +1,415 @@
+"""A cadre's task check, 👍/👎, unclear candidates and the red-card flow, as a user sees them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import callbacks
+from storage.models import CheckLog, PendingAction, RedCard
+from tests.bot.conftest import CADRE2_ID, RESIDENT_ID, register
+
+FORBIDDEN = "街道让我们收医保的钱还要排名"          # restricted (C20), from 街道办事处
+CERTIFICATE = "派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系"  # certificate_refused (P1)
+ASSIST = "低保入户算吗"                              # assist (B1)
+UNCLEAR = "上面让我们搞一下那个收钱排名的事"  # answered "unclear" with three candidates (see AmbiguousKB)
+
+
+def rows(session_factory, model, *where):
+    with session_factory() as s:
+        return list(s.scalars(select(model).where(*where).order_by(model.id)))
+
+
+class AmbiguousKB:
+    """The real knowledge base, except that UNCLEAR gets an 'unclear' answer with candidates C20, B6, B1
+    (which texts the matcher finds ambiguous changes as the lists grow; the bot's handling must not)."""
+
+    def __init__(self, kb):
+        self.kb = kb
+        self.items = kb.items
+        self.departments = kb.departments
+
+    def check(self, text):
+        if text != UNCLEAR:
+            return self.kb.check(text)
+        from bot.texts import check as T
+        from knowledge.model import CheckResult, Match
+
+        matches = tuple(Match(i, self.items[i].list, self.items[i].title, 0.4, ()) for i in ("C20", "B6", "B1"))
+        lines = [T.HEADLINE["unclear"], *(f"· {m.id} {m.title}" for m in matches), T.ACTION["unclear"]]
+        return CheckResult("unclear", matches, "\n".join(lines), department="街道办事处",
+                           extras={"departments": ["街道办事处"], "out_roles": []})
+
+
+@pytest.fixture
+def ambiguous(bot):
+    bot.services.kb = AmbiguousKB(bot.services.kb)
+    yield bot.services.kb
+    bot.services.kb = bot.services.kb.kb
+
+
+async def test_cadre_check_answers_with_verdict_and_buttons(cadre, session_factory, places):
+    await cadre.send_text(FORBIDDEN)
+    answer = cadre.last_message
+    assert answer.text.startswith("⛔")
+    assert "C20" in answer.text and "红牌候选" in answer.text
+    assert answer.button_labels == ["记为红牌候选", "👍", "👎"]
+    [entry] = rows(session_factory, CheckLog)
+    assert entry.text == FORBIDDEN and entry.verdict == "restricted" and entry.top_item_id == "C20"
+    assert entry.village_id == places.village_ids["V1"] and entry.member_id is not None
+
+
+async def test_allowed_task_has_no_red_card_button(cadre):
+    await cadre.send_text(ASSIST)
+    assert cadre.last_message.text.startswith("🤝")
+    assert "记为红牌候选" not in cadre.last_message.button_labels
+    assert cadre.last_message.button_labels == ["👍", "👎"]
+
+
+async def test_forbidden_task_becomes_a_red_card_and_repeats_are_counted(cadre, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    ask = cadre.last_message
+    assert "哪个部门" in ask.text and FORBIDDEN in ask.text
+    assert ask.button_labels == ["街道办事处", "其他(手动输入)", "取消"]
+    await cadre.press("街道办事处")
+    assert "已记为红牌候选" in cadre.last_message.text and "第 1 次" in cadre.last_message.text
+    assert cadre.last_message.buttons == []  # the question became the confirmation
+    [card] = rows(session_factory, RedCard)
+    assert (card.department, card.item_id, card.count, card.status) == ("街道办事处", "C20", 1, "candidate")
+    assert "排名" in card.evidence
+
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("街道办事处")
+    assert "累计为第 2 次" in cadre.last_message.text
+    [card] = rows(session_factory, RedCard)
+    assert card.count == 2
+    assert rows(session_factory, PendingAction) == []
+
+
+async def test_red_card_list_and_confirm(cadre, session_factory):
+    await cadre.send_text(CERTIFICATE)
+    await cadre.press("记为红牌候选")
+    await cadre.press("公安机关")
+    await cadre.send_command("redcards")
+    listing = cadre.last_message
+    assert "东湖村 红牌候选" in listing.text and "待确认" in listing.text
+    assert "公安机关" in listing.text and "P1" in listing.text
+    assert listing.button_labels == ["确认 1", "撤回 1"]
+    await cadre.press("确认 1")
+    assert cadre.last_answer == "已确认这条红牌候选。"
+    assert "已确认" in cadre.last_message.text and cadre.last_message.button_labels == ["撤回 1"]
+    [card] = rows(session_factory, RedCard)
+    assert card.status == "confirmed"
+    await cadre.press("撤回 1")
+    assert rows(session_factory, RedCard)[0].status == "withdrawn"
+    assert "已撤回" in cadre.last_message.text and cadre.last_message.buttons == []
+
+
+async def test_department_typed_by_hand(cadre, session_factory, kb):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    assert "部门名称" in cadre.last_message.text
+    await cadre.send_text("蓝天志愿者协会")
+    assert "已记为红牌候选" in cadre.last_message.text and "蓝天志愿者协会" in cadre.last_message.text
+    [card] = rows(session_factory, RedCard)
+    assert card.department == "蓝天志愿者协会"
+    # A known alias is saved under its canonical name, so it counts with the same department's cards.
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    await cadre.send_text("  县医保局 ")
+    canonical = kb.departments.canonical("县医保局")
+    assert f"已记为红牌候选：{canonical}" in cadre.last_message.text
+    assert {c.department for c in rows(session_factory, RedCard)} == {"蓝天志愿者协会", canonical}
+    # The next text is a task again.
+    await cadre.send_text(ASSIST)
+    assert cadre.last_message.text.startswith("🤝")
+
+
+async def test_department_typed_bad_then_good_and_cancel(cadre, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    await cadre.send_text("👍👍")
+    assert "部门名称" in cadre.last_message.text and rows(session_factory, RedCard) == []
+    await cadre.send_command("cancel")
+    assert "已取消" in cadre.last_message.text
+    assert rows(session_factory, PendingAction) == []
+    await cadre.send_text(ASSIST)
+    assert cadre.last_message.text.startswith("🤝")
+
+
+async def test_a_long_text_while_typing_the_department_is_checked_as_a_new_task(cadre, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    long_task = "派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系，明天就要，还要盖章签字按手印"
+    replies = await cadre.send_text(long_task)
+    assert "已取消填写部门" in replies[0].text
+    assert replies[-1].text.startswith("🚫")
+    assert rows(session_factory, RedCard) == []
+
+
+async def test_cancel_button_ends_the_red_card_flow(cadre, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("取消")
+    assert "已取消" in cadre.last_message.text
+    assert rows(session_factory, RedCard) == [] and rows(session_factory, PendingAction) == []
+
+
+async def test_feedback_is_recorded(cadre, session_factory):
+    await cadre.send_text(ASSIST)
+    answer = cadre.last_message
+    await cadre.press("👍")
+    assert "已记录" in cadre.last_answer
+    assert rows(session_factory, CheckLog)[0].feedback == 1
+    assert "👍 已评" in cadre.last_message.button_labels
+    await cadre.press("👎", message=answer)
+    assert rows(session_factory, CheckLog)[0].feedback == -1
+    assert cadre.last_message.button_labels == ["👍", "👎 已评"]
+    await cadre.press("👎 已评")
+    assert cadre.last_answer == "已经记录过了。"
+
+
+async def test_unclear_shows_candidates_and_a_choice_answers(cadre, ambiguous, session_factory):
+    await cadre.send_text(UNCLEAR)
+    answer = cadre.last_message
+    assert answer.text.startswith("❓")
+    assert answer.button_labels[:4] == ["C20 强推政务APP、打卡排名考评", "B6 协助社保医保宣传和参保动员",
+                                        "B1 协助低保、特困等社会救助", "都不是"]
+    assert answer.button_labels[-2:] == ["👍", "👎"]
+    await cadre.press("B6 协助社保医保宣传和参保动员")
+    chosen = cadre.last_message
+    assert "您选的是" in chosen.text and "B6" in chosen.text and chosen.text.count("\n") <= 6
+    assert "记为红牌候选" not in chosen.button_labels  # an assist item is not a red card
+    await cadre.press("C20 强推政务APP、打卡排名考评", message=answer)
+    chosen = cadre.last_message
+    assert "C20" in chosen.text and "⛔" in chosen.text
+    await cadre.press("记为红牌候选", message=chosen)
+    await cadre.press("街道办事处")
+    [card] = rows(session_factory, RedCard)
+    assert card.item_id == "C20" and card.department == "街道办事处"
+    await cadre.press("都不是", message=answer)
+    assert "都不是" in cadre.last_message.text
+    assert "记为红牌候选" in cadre.last_message.button_labels
+
+
+async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cadre, ambiguous, session_factory):
+    await cadre.send_text(UNCLEAR)
+    await cadre.press("都不是")
+    assert rows(session_factory, CheckLog)[0].feedback == -1
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    await cadre.send_text("镇政府")
+    [card] = rows(session_factory, RedCard)
+    assert card.item_id == "" and card.department == "镇政府"
+    assert "未列入清单" in cadre.last_message.text
+
+
+async def test_a_forged_candidate_index_changes_nothing(bot, cadre, ambiguous, session_factory):
+    await cadre.send_text(UNCLEAR)
+    check_id = rows(session_factory, CheckLog)[0].id
+    secret = bot.settings.secret
+    await cadre.press_data(callbacks.sign(secret, cadre.user_id, "rc", check_id, "2"))  # B6 is no red card
+    assert "在清单内" in cadre.last_answer
+    await cadre.press_data(callbacks.sign(secret, cadre.user_id, "cc", check_id, 7))
+    assert cadre.last_answer == "无法识别这个按钮。"
+    assert rows(session_factory, PendingAction) == []
+
+
+async def test_unregistered_user_gets_the_answer_a_note_and_no_red_cards(bot, session_factory):
+    stranger = bot.chat(RESIDENT_ID)
+    await stranger.send_text(FORBIDDEN)
+    answer = stranger.last_message
+    assert answer.text.startswith("⛔") and "/register" in answer.text
+    await stranger.press("记为红牌候选")
+    assert "注册" in stranger.last_answer
+    assert stranger.last_message == answer  # nothing new was sent
+    assert rows(session_factory, RedCard) == [] and rows(session_factory, PendingAction) == []
+    [entry] = rows(session_factory, CheckLog)
+    assert entry.member_id is None and entry.village_id is None
+    await stranger.press("👍")
+    assert rows(session_factory, CheckLog)[0].feedback == 1
+
+
+async def test_resident_never_sees_red_cards(bot, cadre):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("街道办事处")
+    resident = bot.chat(RESIDENT_ID)
+    await resident.send_command("redcards")
+    text = resident.last_message.text
+    assert "只有登记的村(社区)干部" in text and "街道办事处" not in text
+    assert resident.last_message.buttons == []
+
+
+async def test_chitchat_gets_help_not_a_classification(cadre):
+    await cadre.send_text("你好")
+    assert "政社互动助手" in cadre.last_message.text
+    assert "记为红牌候选" not in cadre.last_message.button_labels
+
+
+async def test_another_users_buttons_change_nothing(bot, cadre, invite, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    answer = cadre.last_message
+    other = bot.chat(CADRE2_ID)
+    await register(other, invite("cadre", "V2"))
+    # The same buttons pressed by someone else (e.g. in a forwarded message or a forged client).
+    for label in ("记为红牌候选", "👍"):
+        _, data = cadre.find_button(label, message=answer)
+        await other.press_data(data, message=answer)
+        assert other.last_answer == "无法识别这个按钮。"
+    assert rows(session_factory, PendingAction) == []
+    assert rows(session_factory, CheckLog)[0].feedback is None
+    # Even a correctly signed button for the other user cannot reach the cadre's check.
+    check_id = rows(session_factory, CheckLog)[0].id
+    secret = bot.settings.secret
+    await other.press_data(callbacks.sign(secret, CADRE2_ID, "rc", check_id, "t"), message=answer)
+    assert other.last_answer == "这个按钮不是给您的。"
+    await other.press_data(callbacks.sign(secret, CADRE2_ID, "fb", check_id, "u"), message=answer)
+    assert other.last_answer == "这个按钮不是给您的。"
+    assert rows(session_factory, CheckLog)[0].feedback is None
+
+
+@pytest.mark.parametrize("data", [
+    "", "fb", "fb:", "fb:abc:u", "rc:1:t", "rc:1:t:AAAAAAAA", "rd:1:0:AAAAAAAA", "rk:1:c:0:AAAAAAAA",
+    "rp:0:AAAAAAAA", "xx:1:2", "fb:1:u:" + "A" * 80, "💥" * 16, "rd:-1:0:AAAAAAAA",
+])
+async def test_forged_or_malformed_buttons_get_a_short_note(cadre, session_factory, data):
+    await cadre.send_text(FORBIDDEN)
+    before = len(cadre.replies)
+    await cadre.press_data(data)
+    # (PTB hands a button without data to the first button handler, here the survey's: its own short note.)
+    assert cadre.last_answer in ("无法识别这个按钮。", "这个按钮无效。")
+    assert len(cadre.replies) == before
+    assert rows(session_factory, PendingAction) == [] and rows(session_factory, RedCard) == []
+
+
+async def test_signed_buttons_for_things_that_do_not_exist_are_stale(bot, cadre, session_factory):
+    secret = bot.settings.secret
+    user = cadre.user_id
+    await cadre.send_text(FORBIDDEN)
+    for data, note in [
+        (callbacks.sign(secret, user, "fb", 999999, "u"), "已失效"),
+        (callbacks.sign(secret, user, "rc", 999999, "t"), "已失效"),
+        (callbacks.sign(secret, user, "rd", 999999, 0), "已失效"),
+        (callbacks.sign(secret, user, "cc", 999999, 1), "已失效"),
+        (callbacks.sign(secret, user, "rk", 999999, "c", 0), "不存在"),
+    ]:
+        await cadre.press_data(data)
+        assert note in cadre.last_answer, (data, cadre.last_answer)
+    assert rows(session_factory, RedCard) == []
+
+
+async def test_red_card_button_on_an_allowed_answer_is_refused(bot, cadre, session_factory):
+    await cadre.send_text(ASSIST)
+    check_id = rows(session_factory, CheckLog)[0].id
+    await cadre.press_data(callbacks.sign(bot.settings.secret, cadre.user_id, "rc", check_id, "t"))
+    assert "在清单内" in cadre.last_answer
+    assert rows(session_factory, PendingAction) == []
+
+
+async def test_a_used_department_button_is_stale(cadre, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    ask = cadre.last_message
+    _, data = cadre.find_button("街道办事处", message=ask)
+    await cadre.press("街道办事处")
+    await cadre.press_data(data, message=ask)  # a double tap, or an old copy of the keyboard
+    assert "已失效" in cadre.last_answer
+    assert rows(session_factory, RedCard)[0].count == 1
+
+
+async def test_bureau_sees_its_town_read_only(bot, cadre, invite):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("街道办事处")
+    bureau = bot.chat(4_200_000_001)
+    await register(bureau, invite("bureau", town="T1"))
+    await bureau.send_command("redcards")
+    listing = bureau.last_message
+    assert "示范镇" in listing.text and "东湖村" in listing.text and "街道办事处" in listing.text
+    assert "只读" in listing.text and listing.buttons == []
+    other_bureau = bot.chat(4_200_000_002)
+    await register(other_bureau, invite("bureau", town="T2"))
+    await other_bureau.send_command("redcards")
+    assert "还没有红牌候选" in other_bureau.last_message.text
+
+
+async def test_another_villages_cadre_cannot_change_the_card(bot, cadre, invite, session_factory):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("街道办事处")
+    await cadre.send_command("redcards")
+    listing = cadre.last_message
+    other = bot.chat(CADRE2_ID)
+    await register(other, invite("cadre", "V2"))
+    await other.send_command("redcards")
+    assert "西山村 还没有红牌候选" in other.last_message.text
+    _, data = cadre.find_button("确认 1", message=listing)
+    await other.press_data(data, message=listing)
+    assert other.last_answer == "无法识别这个按钮。"
+    card_id = rows(session_factory, RedCard)[0].id
+    await other.press_data(callbacks.sign(bot.settings.secret, CADRE2_ID, "rk", card_id, "c", 0), message=listing)
+    assert other.last_answer == "您无权更改这条红牌候选。"
+    assert rows(session_factory, RedCard)[0].status == "candidate"
+
+
+async def test_red_cards_are_paginated_newest_first(cadre, session_factory, places):
+    from storage.redcards import record_red_card
+
+    with session_factory() as s:
+        for i in range(7):
+            record_red_card(s, village_id=places.village_ids["V1"], department=f"部门{i}", task_text=f"任务{i}",
+                            item_id="C20")
+        s.commit()
+    await cadre.send_command("redcards")
+    first = cadre.last_message
+    assert "共 7 条" in first.text and "第 1/2 页" in first.text
+    assert first.text.index("部门6") < first.text.index("部门2")
+    assert "部门1" not in first.text
+    await cadre.press("下一页 ▶")
+    assert "第 2/2 页" in cadre.last_message.text and "部门0" in cadre.last_message.text
+    assert "◀ 上一页" in cadre.last_message.button_labels
+    await cadre.press("确认 7")
+    assert "第 2/2 页" in cadre.last_message.text
+    assert rows(session_factory, RedCard, RedCard.department == "部门0")[0].status == "confirmed"
+    await cadre.send_command("redcards", "2")
+    assert "第 2/2 页" in cadre.last_message.text
+    await cadre.send_command("redcards", "99")
+    assert "第 2/2 页" in cadre.last_message.text
+
+
+async def test_bot_replies_to_bad_input_clearly(cadre, session_factory):
+    await cadre.send_text("   ")
+    assert "没有收到文字" in cadre.last_message.text
+    await cadre.send_text("字" * 4097)
+    assert "太长" in cadre.last_message.text
+    await cadre.send_text("😀😀😀")
+    assert cadre.last_message.text  # a short, clear reply (no traceback)
+    assert "Traceback" not in cadre.last_message.text
+    await cadre.send_text("<b>街道</b> 让我们*收钱* `DROP TABLE check_log;`")
+    assert cadre.last_message.text
+    await cadre.send_photo()
+    assert "只能看懂文字" in cadre.last_message.text
+    await cadre.send_sticker()
+    assert "只能看懂文字" in cadre.last_message.text
+    await cadre.send_voice()
+    assert "语音请先转成文字" in cadre.last_message.text
+    await cadre.send_document()
+    assert "只能看懂文字" in cadre.last_message.text
+    await cadre.send_photo(caption=FORBIDDEN)
+    assert "按图片说明文字查询" in cadre.last_message.text and "C20" in cadre.last_message.text
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(CheckLog)) >= 2
+
+
+async def test_an_edited_message_is_checked_again(cadre):
+    first = await cadre.send_text("低保")
+    await cadre.edit_text(cadre.sent_by_user[-1]["message"]["message_id"], FORBIDDEN)
+    assert cadre.last_message.text.startswith("⛔")
+    assert cadre.last_message != first[-1]

@@ -1,0 +1,208 @@
+"""Plain-Python rules of the bot, tested without Telegram: rate limit, button payloads, retry queue, wiring."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot import callbacks
+from bot.app import PerUserUpdateProcessor, _file_base_url, normalize_base_url
+from bot.outbox import Outbox
+from bot.ratelimit import RateLimiter
+from storage.errors import DatabaseUnavailable
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ---------------------------------------------------------------------------------------------- rate limit
+
+
+def test_rate_limit_allows_n_per_minute_then_says_when():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=3, clock=clock)
+    assert all(limiter.hit(1, "check") for _ in range(3))
+    clock.now += 10
+    refused = limiter.hit(1, "check")
+    assert not refused and refused.retry_after == 50
+    clock.now += 50
+    assert limiter.hit(1, "check")
+
+
+def test_rate_limit_is_per_user_and_per_kind_and_refusals_do_not_count():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=1, clock=clock)
+    assert limiter.hit(1, "check")
+    assert not limiter.hit(1, "check")
+    assert limiter.hit(2, "check")
+    assert limiter.hit(1, "survey")
+    for _ in range(100):
+        limiter.hit(1, "check")
+    clock.now += 60
+    assert limiter.hit(1, "check")
+
+
+def test_rate_limit_off_and_memory_bounded():
+    assert all(RateLimiter(per_minute=0).hit(1) for _ in range(1000))
+    clock = Clock()
+    limiter = RateLimiter(per_minute=5, clock=clock, max_users=100)
+    for user in range(1000):
+        limiter.hit(user)
+        clock.now += 0.01
+    assert len(limiter._hits) <= 100
+
+
+# ---------------------------------------------------------------------------------------------- callback data
+
+
+def test_signed_payloads_round_trip_and_fit_64_bytes():
+    data = callbacks.sign("secret", 42, "rk", 2**40, "c", 9999)
+    assert len(data.encode()) <= 64
+    assert callbacks.verify("secret", 42, data, "rk", 3) == [str(2**40), "c", "9999"]
+
+
+def test_payloads_of_another_user_or_edited_are_refused():
+    data = callbacks.sign("secret", 42, "fb", 7, "u")
+    assert callbacks.verify("secret", 43, data, "fb") is None
+    assert callbacks.verify("other", 42, data, "fb") is None
+    assert callbacks.verify("secret", 42, data.replace(":7:", ":8:"), "fb") is None
+    assert callbacks.verify("secret", 42, data, "rc") is None
+    assert callbacks.verify("secret", 42, data, "fb", 3) is None
+    for junk in (None, "", "fb", "fb:7:u", "::::", "💥" * 20):
+        assert callbacks.verify("secret", 42, junk, "fb") is None
+
+
+def test_text_never_goes_into_payloads():
+    with pytest.raises(ValueError):
+        callbacks.sign("s", 1, "rd", "街道办事处")
+    with pytest.raises(ValueError):
+        callbacks.sign("s", 1, "rd", "1:2")
+    with pytest.raises(ValueError):
+        callbacks.sign("s", 1, "x" * 20, "y" * 20, "z" * 20)
+
+
+def test_ids_are_parsed_strictly():
+    assert callbacks.as_int("12") == 12
+    for bad in ("", "-1", "+1", "1.0", "١٢", "²", "9" * 30, " 1"):
+        assert callbacks.as_int(bad) is None
+    assert callbacks.as_int("5", 1, 3) is None
+
+
+# ---------------------------------------------------------------------------------------------- outbox
+
+
+class FakeDB:
+    def __init__(self, down: bool = False) -> None:
+        self.down = down
+        self.saved: list = []
+
+    def session(self):
+        db = self
+
+        class Scope:
+            def __enter__(self):
+                if db.down:
+                    raise DatabaseUnavailable("down")
+                return db
+
+            def __exit__(self, *exc):
+                return False
+
+        return Scope()
+
+    def add(self, obj):  # what log_check does with the session
+        self.saved.append(obj)
+
+    def flush(self):
+        pass
+
+
+def test_outbox_keeps_writes_until_the_database_is_back(tmp_path: Path):
+    outbox = Outbox(path=tmp_path / "outbox.jsonl")
+    for i in range(3):
+        assert outbox.put("check_log", {"text": f"t{i}", "verdict": "assist", "now": "2026-01-05T01:02:03+00:00"})
+    down = FakeDB(down=True)
+    assert outbox.flush(down) == 0 and len(outbox) == 3
+    up = FakeDB()
+    assert outbox.flush(up) == 3 and len(outbox) == 0
+    assert [e.text for e in up.saved] == ["t0", "t1", "t2"]
+    assert up.saved[0].created_at.year == 2026
+
+
+def test_outbox_is_bounded_and_survives_a_restart(tmp_path: Path):
+    outbox = Outbox(max_entries=2, path=tmp_path / "outbox.jsonl")
+    assert outbox.put("check_log", {"text": "a", "verdict": "assist"})
+    assert outbox.put("check_log", {"text": "b", "verdict": "assist"})
+    assert not outbox.put("check_log", {"text": "c", "verdict": "assist"})
+    with pytest.raises(ValueError):
+        outbox.put("nonsense", {})
+    assert outbox.dump() == 2 and len(outbox) == 0
+    again = Outbox(path=tmp_path / "outbox.jsonl")
+    assert again.load() == 2 and len(again) == 2
+    assert not (tmp_path / "outbox.jsonl").exists()
+
+
+# ---------------------------------------------------------------------------------------------- wiring
+
+
+def test_base_url_forms():
+    assert normalize_base_url("") == "https://api.telegram.org/bot"
+    assert normalize_base_url("http://127.0.0.1:8081") == "http://127.0.0.1:8081/bot"
+    assert normalize_base_url("http://127.0.0.1:8081/bot/") == "http://127.0.0.1:8081/bot"
+    assert normalize_base_url("http://h/x/bot{token}/test") == "http://h/x/bot{token}/test"
+    assert _file_base_url("http://h:1/bot") == "http://h:1/file/bot"
+
+
+async def test_updates_of_one_user_run_in_order_and_users_in_parallel():
+    from telegram import Update
+
+    processor = PerUserUpdateProcessor(16)
+    events: list[str] = []
+
+    def update_of(user_id: int, n: int) -> Update:
+        return Update.de_json({"update_id": n, "message": {
+            "message_id": n, "date": 0, "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "x"}, "text": "t"}}, None)
+
+    async def work(tag: str, delay: float) -> None:
+        events.append(f"start {tag}")
+        await asyncio.sleep(delay)
+        events.append(f"end {tag}")
+
+    await asyncio.gather(
+        processor.process_update(update_of(1, 1), work("1a", 0.05)),
+        processor.process_update(update_of(1, 2), work("1b", 0.0)),
+        processor.process_update(update_of(2, 3), work("2a", 0.01)),
+    )
+    assert events.index("end 1a") < events.index("start 1b")
+    assert events.index("start 2a") < events.index("end 1a")
+    assert processor._locks == {}
+
+
+async def test_after_a_database_failure_the_bot_fails_fast_for_a_moment():
+    from bot.services import Services
+    from bot.settings import Settings
+
+    class CountingDB(FakeDB):
+        calls = 0
+
+        def session(self):
+            CountingDB.calls += 1
+            return super().session()
+
+    db = CountingDB(down=True)
+    services = Services(Settings(data_dir=Path("/nonexistent")), kb=None, db=db, db_pause_seconds=60)
+    for _ in range(5):
+        with pytest.raises(DatabaseUnavailable):
+            await services.run_db(lambda session: None)
+    assert CountingDB.calls == 1  # one real attempt, then no waiting on a dead database
+    db.down = False
+    services.database_back()
+    assert await services.run_db(lambda session: "ok") == "ok"

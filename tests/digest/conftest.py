@@ -1,0 +1,89 @@
+"""Fixtures for the digest tests, on a fresh database per backend (SQLite and PostgreSQL, see tests/conftest.py).
+
+    digest_world    two towns, six villages, members, checks, red cards and survey responses around 2026-W47
+    empty_world     the same places and members, nothing else
+    shared_world    a populated database per backend built once per test session, for read-only tests
+    ro_session      a session on shared_world (rolled back afterwards)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.digest.world import DigestWorld, add_members, add_places, populate
+
+
+@pytest.fixture
+def digest_world(session_factory) -> DigestWorld:
+    with session_factory() as s:
+        towns, villages = add_places(s)
+        members = add_members(s)
+        populate(s, villages, members)
+        s.commit()
+    return DigestWorld(towns=towns, villages=villages, members=members)
+
+
+@pytest.fixture
+def empty_world(session_factory) -> DigestWorld:
+    """Places and members only: every week is empty."""
+    with session_factory() as s:
+        towns, villages = add_places(s)
+        members = add_members(s)
+        s.commit()
+    return DigestWorld(towns=towns, villages=villages, members=members)
+
+
+@dataclass
+class SharedWorld:
+    """A populated database shared by the read-only tests of one backend (built once per test session)."""
+
+    kind: str
+    url: str
+    world: DigestWorld
+    session_factory: Any
+
+
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)],
+)
+def shared_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedWorld]:
+    from storage.db import make_engine, make_session_factory
+    from storage.migrate import upgrade
+    from tests.conftest import create_pg_database, drop_pg_database, require_postgres
+
+    kind = request.param
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('digest') / 'shared.db'}"
+    else:
+        require_postgres()
+        url = create_pg_database()
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        factory = make_session_factory(engine)
+        with factory() as s:
+            towns, villages = add_places(s)
+            members = add_members(s)
+            populate(s, villages, members)
+            s.commit()
+        yield SharedWorld(kind, url, DigestWorld(towns=towns, villages=villages, members=members), factory)
+    finally:
+        engine.dispose()
+        if kind == "postgres":
+            drop_pg_database(url)
+
+
+@pytest.fixture
+def ro_session(shared_world: SharedWorld) -> Iterator[Any]:
+    """A session on the shared world; whatever a test does in it is rolled back."""
+    session = shared_world.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()

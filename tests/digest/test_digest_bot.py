@@ -1,0 +1,351 @@
+"""The digest in Telegram, through the production factory and the offline RecordingRequest transport:
+/subscribe, /unsubscribe, /digest [week], the scheduled weekly send with its XLSX and PNG attachments, the
+catch-up at start-up, and two bot processes that must not both send."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import time
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+import handlers.digest as H
+from bot.texts import digest as T
+from storage import digests as store
+from storage.db import Database
+from tests.chat import Chat
+from tests.digest.world import (
+    ADMIN_ID,
+    BUREAU_T1,
+    BUREAU_T2,
+    CADRE_BASE,
+    NOW,
+    STRANGER_ID,
+    WEEK,
+    local,
+    sql,
+    sql_one,
+)
+from tests.telegram_transport import RecordingRequest
+
+TOKEN = "123456:DIGEST-test"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class StubKB:
+    """The digest only needs item titles from the knowledge base."""
+
+    items = {"A1": SimpleNamespace(title="村民会议"), "C2": SimpleNamespace(title="居住证明")}
+
+    def check(self, text: str) -> Any:  # pragma: no cover - the task check is not under test here
+        raise AssertionError("not used")
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """Freeze the digest handlers' clock: set(moment)."""
+    state = {"now": NOW}
+    monkeypatch.setattr(H, "clock", lambda: state["now"])
+    return lambda moment: state.__setitem__("now", moment)
+
+
+@pytest.fixture
+async def start_bot(db_url, db_settings, fixed_clock):
+    from bot.app import build_application
+
+    running: list[Any] = []
+
+    async def start(*, job_queue: bool = False, settings=None):
+        transport = RecordingRequest()
+        db = Database(db_url)
+        app = build_application(
+            settings or db_settings,
+            token=TOKEN,
+            request=transport,
+            db=db,
+            kb=StubKB(),
+            rate_limiter=None,
+            job_queue=job_queue,
+            set_commands=False,
+            handler_modules=("handlers.digest",),
+        )
+        await app.initialize()
+        app.bot_data["transport"] = transport
+        running.append((app, db))
+        return app
+
+    yield start
+    for app, db in running:
+        try:
+            await app.shutdown()
+        finally:
+            db.dispose()
+
+
+def chat(app, user_id: int) -> Chat:
+    return Chat(app, app.bot_data["transport"], user_id=user_id)
+
+
+def _services(app):
+    from bot.services import get_services
+
+    return get_services(app)
+
+
+# ---------------------------------------------------------------------------------------------- /subscribe
+
+
+async def test_bureau_member_subscribes_and_unsubscribes(digest_world, start_bot, session):
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T1)
+    await bureau.send_command("subscribe")
+    assert bureau.last_message.text == T.SUBSCRIBED.format(scope="示范镇", weekday="周一", time="08:30")
+    rows = sql(session, "SELECT m.telegram_user_id, s.town_id FROM digest_subscriptions s JOIN members m ON m.id = s.member_id")
+    assert rows == [(BUREAU_T1, digest_world.towns["T1"])]
+    await bureau.send_command("subscribe")
+    assert bureau.last_message.text == T.ALREADY_SUBSCRIBED.format(scope="示范镇", weekday="周一", time="08:30")
+    assert sql_one(session, "SELECT COUNT(*) FROM digest_subscriptions") == 1
+    await bureau.send_command("unsubscribe")
+    assert bureau.last_message.text == T.UNSUBSCRIBED
+    await bureau.send_command("unsubscribe")
+    assert bureau.last_message.text == T.NOT_SUBSCRIBED
+    assert sql_one(session, "SELECT COUNT(*) FROM digest_subscriptions") == 0
+
+
+async def test_subscription_reply_follows_the_configured_schedule(empty_world, start_bot, db_settings):
+    from dataclasses import replace
+
+    app = await start_bot(settings=replace(db_settings, digest_weekday=4, digest_time="17:00"))
+    bureau = chat(app, BUREAU_T2)
+    await bureau.send_command("subscribe")
+    assert bureau.last_message.text == T.SUBSCRIBED.format(scope="清河街道", weekday="周五", time="17:00")
+
+
+async def test_admin_subscribes_to_the_city(empty_world, start_bot, session):
+    app = await start_bot()
+    admin = chat(app, ADMIN_ID)
+    await admin.send_command("subscribe")
+    assert admin.last_message.text == T.SUBSCRIBED.format(scope=T.CITY_NAME, weekday="周一", time="08:30")
+    assert sql(session, "SELECT town_id FROM digest_subscriptions") == [(None,)]
+
+
+@pytest.mark.parametrize("user_id", [CADRE_BASE + 1, STRANGER_ID], ids=["cadre", "unregistered"])
+async def test_others_are_refused(digest_world, start_bot, session, user_id):
+    app = await start_bot()
+    someone = chat(app, user_id)
+    for command in ("subscribe", "unsubscribe", "digest"):
+        new = await someone.send_command(command)
+        assert [m.text for m in new] == [T.BUREAU_ONLY]
+    await someone.send_command("digest", WEEK)
+    assert someone.last_message.text == T.BUREAU_ONLY
+    assert sql_one(session, "SELECT COUNT(*) FROM digest_subscriptions") == 0
+    transport = app.bot_data["transport"]
+    assert transport.calls_of("sendDocument") == [] and transport.calls_of("sendPhoto") == []
+
+
+# ---------------------------------------------------------------------------------------------- /digest
+
+
+def _open_xlsx(message) -> dict[str, list[tuple]]:
+    name, data, mime = message.document
+    assert name.endswith(".xlsx") and mime == XLSX_MIME
+    workbook = load_workbook(io.BytesIO(data))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in workbook.worksheets}
+
+
+def _overview_value(sheets: dict[str, list[tuple]], label: str) -> tuple:
+    return next(row[1:3] for row in sheets["概览"] if row[0] == label)
+
+
+async def test_digest_for_a_past_week_sends_text_excel_and_chart(digest_world, start_bot, session):
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T1)
+    new = await bureau.send_command("digest", WEEK)
+    kinds = [m.kind for m in new]
+    assert kinds[-2:] == ["document", "photo"] and set(kinds[:-2]) == {"text"}
+    text = "\n".join(m.text for m in new if m.kind == "text")
+    assert text.startswith(T.TITLE.format(scope="示范镇"))
+    assert "2026-W47（11月16日—11月22日）" in text and "截至" not in text
+    assert all(len(m.text) <= 4096 for m in new if m.kind == "text")
+
+    week_start, week_end = local(2026, 11, 16, 0, 0), local(2026, 11, 23, 0, 0)
+    checks = sql_one(
+        session,
+        "SELECT COUNT(*) FROM check_log c JOIN villages v ON v.id = c.village_id "
+        "WHERE v.town_id = :t AND c.created_at >= :s AND c.created_at < :e",
+        t=digest_world.towns["T1"], s=week_start, e=week_end,
+    )
+    assert f"本周 {checks} 次" in text
+    sheets = _open_xlsx(new[-2])
+    assert list(sheets) == list(T.SHEETS)
+    assert _overview_value(sheets, T.OV_CHECKS)[0] == checks
+    reports = _overview_value(sheets, T.OV_RC_REPORTS)[0]
+    assert f"本周上报 {reports} 次" in text
+    assert new[-2].caption == T.XLSX_CAPTION.format(scope="示范镇", week=WEEK)
+    # item titles come from the knowledge base
+    assert "居住证明" in "".join(str(c) for row in sheets["概览"] for c in row if c)
+
+    photo = new[-1]
+    name, data, mime = photo.document
+    assert name.endswith(".png") and Image.open(io.BytesIO(data)).size == (1200, 1500)
+
+
+async def test_digest_without_a_week_is_the_current_week_so_far(digest_world, start_bot, fixed_clock):
+    fixed_clock(local(2026, 11, 19, 10, 5))
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T2)
+    new = await bureau.send_command("digest")
+    assert new[0].text.startswith(T.TITLE.format(scope="清河街道"))
+    assert "2026-W47（11月16日—11月22日）（本周截至 11月19日 10:05）" in new[0].text
+
+
+@pytest.mark.parametrize("arg", ["2026W47", "下周", "2026-W54", "47"])
+async def test_bad_week_format_gets_a_clear_reply(empty_world, start_bot, arg):
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T1)
+    new = await bureau.send_command("digest", arg)
+    assert [m.text for m in new] == [T.BAD_WEEK.format(text=arg)]
+    assert "2026-W47" in new[0].text  # the reply shows the right form
+
+
+async def test_a_future_week_is_refused(empty_world, start_bot):
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T1)
+    new = await bureau.send_command("digest", "2026-W50")
+    assert [m.text for m in new] == [T.FUTURE_WEEK.format(week="2026-W50")]
+
+
+async def test_digest_of_an_empty_week_is_one_line_without_attachments(empty_world, start_bot):
+    app = await start_bot()
+    bureau = chat(app, BUREAU_T1)
+    new = await bureau.send_command("digest", WEEK)
+    assert [(m.kind, m.text) for m in new] == [
+        ("text", T.EMPTY_WEEK.format(scope="示范镇", week=WEEK, first="11月16日", last="11月22日"))
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- the weekly send
+
+
+def _subscribe(session, world, specs):
+    for name, at in specs:
+        store.subscribe(session, world.members[name], now=at)
+    session.commit()
+
+
+async def test_scheduled_send_delivers_text_excel_and_chart_once(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 10, 9)), ("bureau2", local(2026, 11, 18)),
+                                       ("admin", local(2026, 11, 18))])
+    app = await start_bot()
+    transport: RecordingRequest = app.bot_data["transport"]
+    sent = await H.send_due_digests(app.bot, _services(app), now=NOW)
+    assert sorted((d.scope.key, d.week.iso) for d in sent) == [
+        ("city", "2026-W47"), ("town:T1", "2026-W46"), ("town:T1", "2026-W47"), ("town:T2", "2026-W47"),
+    ]
+    by_chat = {uid: transport.sent(uid) for uid in (BUREAU_T1, BUREAU_T2, ADMIN_ID)}
+    # bureau1: W46 then W47, each as text, Excel, chart
+    kinds = [m.kind for m in by_chat[BUREAU_T1]]
+    assert kinds.count("document") == 2 and kinds.count("photo") == 2
+    titles = [m.text.splitlines()[1] for m in by_chat[BUREAU_T1] if m.kind == "text" and m.text.startswith("📊")]
+    assert titles == ["2026-W46（11月9日—11月15日）", "2026-W47（11月16日—11月22日）"]
+    for uid, scope in ((BUREAU_T2, "清河街道"), (ADMIN_ID, T.CITY_NAME)):
+        messages = by_chat[uid]
+        assert messages[0].text.startswith(T.TITLE.format(scope=scope))
+        assert [m.kind for m in messages][-2:] == ["document", "photo"]
+    # the attachments really are the report and the chart
+    documents = transport.calls_of("sendDocument")
+    uploads = [c for c in documents if c.files]
+    assert len(uploads) == 4  # each digest's file is uploaded once
+    for call in uploads:
+        name, data, _ = call.files["document"]
+        assert load_workbook(io.BytesIO(data)).sheetnames == list(T.SHEETS)
+    for call in transport.calls_of("sendPhoto"):
+        if call.files:
+            assert Image.open(io.BytesIO(call.files["photo"][1])).format == "PNG"
+    assert sql(session, "SELECT scope, iso_week FROM digest_sends WHERE finished_at IS NOT NULL ORDER BY scope, iso_week") == [
+        ("city", "2026-W47"), ("town:T1", "2026-W46"), ("town:T1", "2026-W47"), ("town:T2", "2026-W47"),
+    ]
+    # a second run (a restart, the next job) sends nothing again
+    before = len(transport.calls)
+    assert await H.send_due_digests(app.bot, _services(app), now=NOW) == []
+    assert len(transport.calls) == before
+
+
+async def test_scheduled_send_of_an_empty_week_is_one_line(empty_world, start_bot, session):
+    _subscribe(session, empty_world, [("bureau1", local(2026, 11, 18))])
+    app = await start_bot()
+    await H.send_due_digests(app.bot, _services(app), now=NOW)
+    messages = app.bot_data["transport"].sent(BUREAU_T1)
+    assert [(m.kind, m.text) for m in messages] == [
+        ("text", T.EMPTY_WEEK.format(scope="示范镇", week=WEEK, first="11月16日", last="11月22日"))
+    ]
+
+
+async def test_two_bot_processes_send_each_week_once(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 10, 9)), ("admin", local(2026, 11, 18))])
+    first, second = await start_bot(), await start_bot()
+    results = await asyncio.gather(
+        H.send_due_digests(first.bot, _services(first), now=NOW),
+        H.send_due_digests(second.bot, _services(second), now=NOW),
+    )
+    sent = sorted((d.scope.key, d.week.iso) for batch in results for d in batch)
+    assert sent == [("city", "2026-W47"), ("town:T1", "2026-W46"), ("town:T1", "2026-W47")]
+    documents = [m for app in (first, second) for m in app.bot_data["transport"].sent() if m.kind == "document"]
+    assert sorted(m.chat_id for m in documents) == sorted([BUREAU_T1, BUREAU_T1, ADMIN_ID])
+    assert sql_one(session, "SELECT COUNT(*) FROM digest_sends") == 3
+
+
+async def test_a_week_that_could_not_be_delivered_is_retried(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau2", local(2026, 11, 18))])
+    app = await start_bot()
+    transport: RecordingRequest = app.bot_data["transport"]
+    transport.fail_next("sendMessage", status=502, description="Bad Gateway")
+    assert await H.send_due_digests(app.bot, _services(app), now=NOW) == []
+    assert sql_one(session, "SELECT COUNT(*) FROM digest_sends") == 0  # released
+    sent = await H.send_due_digests(app.bot, _services(app), now=NOW)
+    assert [(d.scope.key, d.week.iso) for d in sent] == [("town:T2", WEEK)]
+    assert [m.kind for m in transport.sent(BUREAU_T2)][-2:] == ["document", "photo"]
+
+
+async def test_jobs_are_scheduled_and_the_catch_up_sends_missed_weeks(digest_world, start_bot, session, fixed_clock):
+    # subscribed in October; the bot was down for weeks: the catch-up sends the last weeks, at most CATCH_UP_WEEKS
+    _subscribe(session, digest_world, [("bureau1", local(2026, 10, 1))])
+    app = await start_bot(job_queue=True)
+    weekly = app.job_queue.get_jobs_by_name(H.WEEKLY_JOB)
+    catch_up = app.job_queue.get_jobs_by_name(H.CATCH_UP_JOB)
+    assert len(weekly) == 1 and len(catch_up) == 1
+    trigger = str(weekly[0].job.trigger)
+    assert "day_of_week='mon'" in trigger and "hour='8'" in trigger and "minute='30'" in trigger
+    assert "Asia/Shanghai" in str(getattr(weekly[0].job.trigger, "timezone", ""))
+    await catch_up[0].run(app)
+    weeks = [m.text.splitlines()[1][:8] for m in app.bot_data["transport"].sent(BUREAU_T1)
+             if m.kind == "text" and m.text.startswith("📊")]
+    assert weeks == ["2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+
+
+async def test_the_weekly_job_follows_the_configured_day_and_time(empty_world, start_bot, db_settings):
+    from dataclasses import replace
+
+    app = await start_bot(job_queue=True, settings=replace(db_settings, digest_weekday=4, digest_time="17:45"))
+    trigger = str(app.job_queue.get_jobs_by_name(H.WEEKLY_JOB)[0].job.trigger)
+    assert "day_of_week='fri'" in trigger and "hour='17'" in trigger and "minute='45'" in trigger
+    assert time(17, 45) == H.parse_time("17:45")
+
+
+async def test_without_a_cjk_font_the_digest_still_goes_out_without_the_chart(digest_world, start_bot, monkeypatch):
+    import bot.digest.chart as chart
+    from bot.digest.fonts import FontMissing
+
+    def missing():
+        raise FontMissing("no CJK font")
+
+    monkeypatch.setattr(chart, "find_cjk_font", missing)
+    app = await start_bot()
+    new = await chat(app, BUREAU_T1).send_command("digest", WEEK)
+    assert [m.kind for m in new][-1] == "document" and "photo" not in [m.kind for m in new]
+    assert new[0].text.startswith(T.TITLE.format(scope="示范镇"))
