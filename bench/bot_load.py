@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import gc
 import itertools
 import os
 import random
@@ -45,7 +44,7 @@ import yaml  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationHandlerStop, TypeHandler  # noqa: E402
 
-from bot.app import PerUserUpdateProcessor, build_application  # noqa: E402
+from bot.app import PerUserUpdateProcessor, build_application, tune_runtime  # noqa: E402
 from bot.ratelimit import RateLimiter  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.telegram_transport import RecordingRequest  # noqa: E402
@@ -375,7 +374,7 @@ async def main_async(args: argparse.Namespace) -> int:
         settings = Settings(data_dir=Path(data_dir))
         kb = knowledge.from_settings(settings)
         texts = load_texts()
-        gc.freeze()  # as `cadrebot run` does after start-up
+        tune_runtime()  # as `cadrebot run` does after start-up (gc.freeze, 1 ms GIL switch interval)
         print(f"cadrebot bot load: {args.users} users, {args.seconds:.0f} s per run, open loop at {args.rate:.0f} "
               f"upd/s, concurrent_updates={args.concurrency} (per-user order kept), {os.cpu_count()} CPU(s)")
         failed = False

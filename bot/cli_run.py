@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import logging
 import sys
@@ -39,7 +38,7 @@ def run_bot(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from bot.app import build_application, normalize_base_url, protect_logs
+    from bot.app import build_application, normalize_base_url, protect_logs, tune_runtime
 
     protect_logs(settings.bot_token)
     url = urlparse(args.webhook or "")
@@ -51,7 +50,7 @@ def run_bot(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return 1
     app = build_application(settings, kb=kb)
-    gc.freeze()  # the knowledge base and the handlers live for the whole run: keep them out of GC passes
+    tune_runtime()
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
 

@@ -413,3 +413,16 @@ async def test_an_edited_message_is_checked_again(cadre):
     await cadre.edit_text(cadre.sent_by_user[-1]["message"]["message_id"], FORBIDDEN)
     assert cadre.last_message.text.startswith("⛔")
     assert cadre.last_message != first[-1]
+
+
+async def test_bureau_checks_without_red_card_button_and_is_refused_if_forged(bot, invite, session_factory):
+    bureau = bot.chat(4_200_000_001, "李科长")
+    await register(bureau, invite("bureau", town="T1"))
+    await bureau.send_text(FORBIDDEN)
+    answer = bureau.last_message
+    assert answer.text.startswith("⛔") and "/register" not in answer.text
+    assert answer.button_labels == ["👍", "👎"]
+    check_id = rows(session_factory, CheckLog)[0].id
+    await bureau.press_data(callbacks.sign(bot.settings.secret, bureau.user_id, "rc", check_id, "t"))
+    assert "只有村(社区)干部" in bureau.last_answer
+    assert rows(session_factory, PendingAction) == []
