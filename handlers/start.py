@@ -77,7 +77,7 @@ async def _register(update: Update, context: ContextTypes.DEFAULT_TYPE, code: st
     try:
         who = await services.run_db(_redeem, code, user.id, user.full_name or "")
     except InviteRejected as rejected:
-        await message.reply_text(S.REGISTER_FAILED.format(reason=rejected.reason.message,
+        await message.reply_text(S.REGISTER_FAILED.format(reason=S.INVITE_REFUSED[rejected.reason.value],
                                                           code=quote(code, CODE_QUOTE_MAX)))
         return
     except DatabaseUnavailable:

@@ -40,19 +40,11 @@ class InvalidInput(StorageError, ValueError):
 
 
 class InviteFailure(enum.Enum):
-    """Why an invite code was refused. `.message` is the Chinese text for the user."""
+    """Why an invite code was refused (the words for the user are in bot.texts.start.INVITE_REFUSED)."""
 
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
-
-    @property
-    def message(self) -> str:
-        return {
-            InviteFailure.UNKNOWN: "邀请码不存在，请核对后重试，或向管理员索取新的邀请码。",
-            InviteFailure.USED: "该邀请码已被使用过，每个邀请码只能用一次。请向管理员索取新的邀请码。",
-            InviteFailure.EXPIRED: "该邀请码已过期，请向管理员索取新的邀请码。",
-        }[self]
 
 
 class InviteRejected(StorageError):

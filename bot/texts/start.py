@@ -57,6 +57,12 @@ REGISTERED_CADRE = "注册成功！您已绑定为 {village}（{town}）的村(�
 REGISTERED_BUREAU = "注册成功！您已绑定为 {town} 的民政部门人员。\n/redcards 查看本镇红牌候选，/digest 查看周报。"
 REGISTERED_ADMIN = "注册成功！您已成为管理员。"
 REGISTER_FAILED = "注册没有成功：{reason}\n您输入的邀请码：{code}"
+# Keyed by storage.errors.InviteFailure values.
+INVITE_REFUSED = {
+    "unknown": "邀请码不存在，请核对后重试，或向管理员索取新的邀请码。",
+    "used": "该邀请码已被使用过，每个邀请码只能用一次。请向管理员索取新的邀请码。",
+    "expired": "该邀请码已过期，请向管理员索取新的邀请码。",
+}
 REGISTER_TOO_LONG = "邀请码格式不对（应为 8 位字母和数字）。请核对后重试：/register 邀请码"
 
 SURVEY_UNAVAILABLE = "问卷功能暂未开放，请稍后再试。"
