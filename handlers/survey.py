@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
@@ -40,7 +41,7 @@ from bot.texts import survey as T
 from storage import surveys as S
 from storage.errors import AlreadyResponded, DatabaseUnavailable, InvalidInput
 from storage.members import get_member, survey_link
-from storage.models import ROLE_BUREAU, ROLE_CADRE, SurveyPeriod, Village
+from storage.models import ROLE_BUREAU, ROLE_CADRE, SurveyDraft, SurveyPeriod, Village
 from storage.places import get_village, list_villages, normalize_code
 
 log = logging.getLogger(__name__)
@@ -422,6 +423,27 @@ def _offer_text(village: Place, period: str, day: date | None) -> str:
     return T.ALREADY_ANSWERED_NO_DAY.format(period=R.period_label(period), village=village.name)
 
 
+# Owner keys (HMACs of the user ID, never the ID itself) of the surveys in progress, read from the database
+# once per process and kept up to date here: a message from anyone else goes straight to the task check,
+# without a database round trip. A stale entry costs one look-up and is then dropped.
+DRAFT_OWNERS_KEY = "survey_draft_owners"
+
+
+async def _draft_owners(context: ContextTypes.DEFAULT_TYPE, services: Services) -> set[str]:
+    owners = context.bot_data.get(DRAFT_OWNERS_KEY)
+    if owners is None:
+        keys = await services.run_db(lambda session: set(session.scalars(select(SurveyDraft.owner_key))))
+        owners = context.bot_data.setdefault(DRAFT_OWNERS_KEY, keys)
+    return owners
+
+
+async def _note_draft_owner(context: ContextTypes.DEFAULT_TYPE, services: Services, user_id: int) -> None:
+    try:
+        (await _draft_owners(context, services)).add(S.owner_key(services.settings.secret, user_id))
+    except DatabaseUnavailable:
+        pass  # the set is loaded, with this owner in it, once the database is back
+
+
 def _is_private(update: Update) -> bool:
     chat = update.effective_chat
     return chat is not None and chat.type == ChatType.PRIVATE
@@ -449,6 +471,7 @@ async def begin_survey(update: Update, context: ContextTypes.DEFAULT_TYPE, villa
         return
     services = get_services(context)
     aspects = R.aspect_list(services.settings)
+    await _note_draft_owner(context, services, user.id)
     try:
         if village_code is None or not village_code.strip():
             outcome = await services.run_db(_start_without_code, services.settings, user.id, aspects)
@@ -531,6 +554,7 @@ async def _on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     services = get_services(context)
     aspects = R.aspect_list(services.settings)
+    await _note_draft_owner(context, services, user.id)
     button = R.parse_button(query.data)
     if button is None or not _is_private(update):
         await _answer(update, T.BUTTON_INVALID)
@@ -602,13 +626,17 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if message is None or user is None or not _is_private(update):
         return
     services = get_services(context)
-    aspects = R.aspect_list(services.settings)
-    is_text = message.text is not None
+    owner = S.owner_key(services.settings.secret, user.id)
     try:
-        outcome = await services.run_db(_typed, services.settings, user.id, message.text, is_text, aspects)
+        owners = await _draft_owners(context, services)
+        if owner not in owners:
+            return
+        aspects = R.aspect_list(services.settings)
+        outcome = await services.run_db(_typed, services.settings, user.id, message.text, message.text is not None, aspects)
     except DatabaseUnavailable:
         return  # cannot tell whether it is a survey answer: let the check answer it
     if outcome.kind == "not_mine":
+        owners.discard(owner)
         return
     view = outcome.view
     assert view is not None
