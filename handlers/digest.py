@@ -256,31 +256,35 @@ async def _reply(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _for_bureau(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> tuple[Services, Any] | None:
+    """Run a bureau-only database action; tell anyone else (or everyone, if the database is down) why not."""
     services = get_services(context)
     try:
-        viewer, already = await services.run_db(_subscribe, update.effective_user.id)
+        viewer, outcome = await services.run_db(action, update.effective_user.id)
     except DatabaseUnavailable:
         await _reply(update, T.BUSY)
-        return
+        return None
     if viewer is None:
         await _reply(update, T.BUREAU_ONLY)
-        return
-    template = T.ALREADY_SUBSCRIBED if already else T.SUBSCRIBED
-    await _reply(update, template.format(scope=viewer.scope.name, **_when(services)))
+        return None
+    return services, (viewer, outcome)
+
+
+async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/subscribe: the weekly digest of the member's town (admins: the city)."""
+    done = await _for_bureau(update, context, _subscribe)
+    if done:
+        services, (viewer, already) = done
+        template = T.ALREADY_SUBSCRIBED if already else T.SUBSCRIBED
+        await _reply(update, template.format(scope=viewer.scope.name, **_when(services)))
 
 
 async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = get_services(context)
-    try:
-        viewer, removed = await services.run_db(_unsubscribe, update.effective_user.id)
-    except DatabaseUnavailable:
-        await _reply(update, T.BUSY)
-        return
-    if viewer is None:
-        await _reply(update, T.BUREAU_ONLY)
-        return
-    await _reply(update, T.UNSUBSCRIBED if removed else T.NOT_SUBSCRIBED)
+    """/unsubscribe: stop the weekly digest."""
+    done = await _for_bureau(update, context, _unsubscribe)
+    if done:
+        _, (_, removed) = done
+        await _reply(update, T.UNSUBSCRIBED if removed else T.NOT_SUBSCRIBED)
 
 
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
