@@ -12,12 +12,12 @@ from pathlib import Path
 from bot.texts import check as T
 from knowledge.cache import cache_key, cached
 from knowledge.loader import KnowledgeBaseError, RawKnowledge, bundled_data_dir, read_knowledge
-from knowledge.matcher import Analysis, Matcher
-from knowledge.model import CheckResult, Item, Match, Verdict
+from knowledge.matcher import Analysis, ItemScore, Matcher
+from knowledge.model import VERDICT_OF_LIST, CheckResult, Item, Match, Verdict
 from knowledge.normalize import normalize
 from knowledge.reply import compose
 from knowledge.tokenizer import Tokenizer, default_cache_dir
-from knowledge.verdict import Thresholds, decide
+from knowledge.verdict import Decision, Thresholds, decide
 from knowledge.vocabulary import CueSet, DepartmentIndex, SynonymRewriter
 
 MAX_TEXT = 4096
@@ -65,6 +65,18 @@ class KnowledgeBase:
         )
 
 
+    def answer_for_item(self, item_id: str) -> CheckResult:
+        """The answer as if the check had found this item: for a candidate the cadre picked by hand."""
+        item = self.items[item_id]
+        chosen = ItemScore(item, 1.0, 1.0, [])
+        if item.list == "assist" and not item.enabled:
+            decision = Decision("unlisted", [chosen], not_in_agreement=item)
+        else:
+            decision = Decision(VERDICT_OF_LIST[item.list], [chosen])
+        match = Match(item.id, item.list, item.title, 1.0, ())
+        return CheckResult(decision.verdict, (match,), compose(decision))
+
+
 def _problem(text: object) -> str | None:
     if not isinstance(text, str):
         return "no_text"
@@ -79,7 +91,7 @@ _PROBLEM_REPLY = {"no_text": T.NO_TEXT, "empty": T.EMPTY, "too_long": T.TOO_LONG
 
 
 def load_knowledge_base(
-    data_dir: str | Path | None = None, profile: str = "taicang", agreement: str | None = "",
+    data_dir: str | Path | None = None, profile: str = "taicang", agreement: str | None = "demo",
     cache_dir: str | Path | None = None,
 ) -> KnowledgeBase:
     """Read, validate and index the knowledge base; raises KnowledgeBaseError listing every problem.
