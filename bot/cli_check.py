@@ -67,31 +67,30 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console_lines() -> Iterator[str | None]:
+    """What the user types at the prompt, or each piped line when stdin is not a terminal."""
+    if not sys.stdin.isatty():
+        yield from _lines(sys.stdin.buffer)
+        return
+    print(C.WELCOME)
+    while True:
+        try:
+            yield input(C.PROMPT)
+        except EOFError:
+            print()
+            return
+
+
 def run_chat(args: argparse.Namespace) -> int:
     kb = load_or_explain()
     if kb is None:
         return 1
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print(C.WELCOME)
-    while True:
-        if interactive:
-            try:
-                line: str | None = input(C.PROMPT)
-            except EOFError:
-                print()
-                return 0
-        else:
-            raw = sys.stdin.buffer.readline()
-            if not raw:
-                return 0
-            try:
-                line = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError:
-                line = None
-        if line is not None and line.strip() in ("/quit", "/exit", "退出"):
+    for line in _console_lines():
+        command = line.strip() if line is not None else ""
+        if command in ("/quit", "/exit", "退出"):
             return 0
-        if line is not None and line.strip() in ("/start", "/help", "帮助"):
+        if command in ("/start", "/help", "帮助"):
             print(C.WELCOME + "\n", flush=True)
             continue
         print(_answer(kb, line).reply + "\n", flush=True)
+    return 0

@@ -10,11 +10,12 @@ from typing import Any
 
 import yaml
 
+from bot.texts import kb as K
 from knowledge.model import LIST_KINDS, Item, Source
 
 PROVENANCE_TAGS = ("原文", "摘要", "推断", "SEED")
 ID_PATTERN = {"duty": ("A", 10), "assist": ("B", 27), "restricted": ("C", 27), "certificate": ("P", 20)}
-LIST_LABEL = {"duty": "依法履职事项", "assist": "协助政府工作事项", "restricted": "限制/负面事项", "certificate": "不应出具的证明"}
+LIST_LABEL = K.LIST_LABEL
 PROFILE_FILES = {"duties.yaml": "duty", "assist.yaml": "assist", "restricted.yaml": "restricted"}
 
 
@@ -75,6 +76,8 @@ class _Reader:
         self.root = root
         self.problems: list[Problem] = []
         self.basis_refs: list[tuple[Path, int, str, str]] = []  # checked once statutes are known
+        self.item_sites: dict[str, tuple[Path, int]] = {}  # item ID -> where it is written
+        self.list_files: dict[str, Path] = {}  # list kind -> the file that holds it
 
     def rel(self, path: Path) -> str:
         try:
@@ -88,20 +91,20 @@ class _Reader:
     def load(self, path: Path, required: bool = True) -> dict:
         if not path.is_file():
             if required:
-                self.problem(path, 0, "找不到这个文件。请检查文件名，或在配置里选择存在的方案/协议。")
+                self.problem(path, 0, K.FILE_MISSING)
             return {}
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
-            self.problem(path, line, f"YAML 格式错误：{getattr(exc, 'problem', exc)}。请检查缩进、冒号和引号。")
+            self.problem(path, line, K.YAML_ERROR.format(problem=getattr(exc, "problem", exc)))
             return {}
         except UnicodeDecodeError:
-            self.problem(path, 0, "文件不是 UTF-8 编码。请用 UTF-8 保存。")
+            self.problem(path, 0, K.NOT_UTF8)
             return {}
         if not isinstance(data, dict):
-            self.problem(path, 1, "文件内容应当是“键: 值”的结构。")
+            self.problem(path, 1, K.NOT_MAPPING)
             return {}
         return data
 
@@ -119,29 +122,30 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
     if not data:
         return
     kind = data.get("list")
+    reader.list_files[expected] = path
     if kind != expected:
-        reader.problem(path, data.get("__line__", 1), f"list 应为 {expected}（{LIST_LABEL[expected]}），现在是 {kind!r}。")
+        reader.problem(path, data.get("__line__", 1), K.WRONG_LIST.format(expected=expected, label=LIST_LABEL[expected], kind=kind))
         return
     prefix, highest = ID_PATTERN[expected]
     for entry in data.get("items") or []:
         line = entry.get("__line__", 0) if isinstance(entry, dict) else 0
         if not isinstance(entry, dict):
-            reader.problem(path, line, "每个事项应当是一组“键: 值”。")
+            reader.problem(path, line, K.ITEM_NOT_MAPPING)
             continue
         item_id = str(entry.get("id", "")).strip()
         match = re.fullmatch(rf"{prefix}(\d+)", item_id)
         if not match or not 1 <= int(match.group(1)) <= highest:
-            reader.problem(path, line, f"未知的事项编号 {item_id!r}：{LIST_LABEL[expected]}的编号应为 {prefix}1–{prefix}{highest}。")
+            reader.problem(path, line, K.UNKNOWN_ID.format(item_id=item_id, label=LIST_LABEL[expected], prefix=prefix, highest=highest))
             continue
         if item_id in raw.items:
-            reader.problem(path, line, f"事项编号 {item_id} 重复出现。每个编号只能出现一次。")
+            reader.problem(path, line, K.DUPLICATE_ID.format(item_id=item_id))
             continue
         missing = [key for key in ("title", "text", "advice") if not str(entry.get(key, "") or "").strip()]
         if missing:
-            reader.problem(path, line, f"{item_id} 缺少 {'、'.join(missing)}。")
+            reader.problem(path, line, K.MISSING_FIELDS.format(item_id=item_id, fields=K.JOIN.join(missing)))
         provenance = str(entry.get("provenance", "")).strip().strip("[]")
         if provenance not in PROVENANCE_TAGS:
-            reader.problem(path, line, f"{item_id} 的 provenance 应为 {'/'.join(PROVENANCE_TAGS)} 之一，现在是 {provenance!r}。")
+            reader.problem(path, line, K.BAD_PROVENANCE.format(item_id=item_id, tags="/".join(PROVENANCE_TAGS), value=provenance))
         sources = []
         for src in entry.get("sources") or []:
             if isinstance(src, dict) and str(src.get("doc", "")).strip():
@@ -149,12 +153,12 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
                                       article=str(src.get("article", "") or ""), date=str(src.get("date", "") or "")))
             else:
                 reader.problem(path, src.get("__line__", line) if isinstance(src, dict) else line,
-                               f"{item_id} 的来源缺少 doc（文件名称）。")
+                               K.SOURCE_WITHOUT_DOC.format(item_id=item_id))
         if not sources:
-            reader.problem(path, line, f"{item_id} 没有来源（sources）。每个事项至少写明一个来源文件。")
+            reader.problem(path, line, K.NO_SOURCES.format(item_id=item_id))
         keywords = _strings(entry.get("keywords"))
         if not keywords:
-            reader.problem(path, line, f"{item_id} 没有关键词（keywords），将无法被匹配。")
+            reader.problem(path, line, K.NO_KEYWORDS.format(item_id=item_id))
         raw.items[item_id] = Item(
             id=item_id, list=expected, title=str(entry.get("title", "")).strip(), text=str(entry.get("text", "")).strip(),
             provenance=provenance, sources=tuple(sources), advice=str(entry.get("advice", "")).strip(),
@@ -162,6 +166,7 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
             basis=_strings(entry.get("basis")), issuer=str(entry.get("issuer", "") or "").strip(), layer=layer,
         )
         reader.basis_refs.extend((path, line, item_id, key) for key in raw.items[item_id].basis)
+        reader.item_sites[item_id] = (path, line)
 
 
 def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement: str | None = "demo") -> RawKnowledge:
@@ -174,10 +179,10 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
     for entry in statutes.get("statutes") or []:
         key = str(entry.get("key", "")).strip()
         if not key:
-            reader.problem(root / "national" / "statutes.yaml", entry.get("__line__", 0), "法规条目缺少 key。")
+            reader.problem(root / "national" / "statutes.yaml", entry.get("__line__", 0), K.STATUTE_WITHOUT_KEY)
             continue
         if key in raw.statutes:
-            reader.problem(root / "national" / "statutes.yaml", entry.get("__line__", 0), f"法规 key {key!r} 重复。")
+            reader.problem(root / "national" / "statutes.yaml", entry.get("__line__", 0), K.STATUTE_DUPLICATE.format(key=key))
         raw.statutes[key] = entry
 
     _read_items(reader, root / "national" / "certificates.yaml", "certificate", "national", raw)
@@ -189,11 +194,12 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
     for kind, (prefix, highest) in ID_PATTERN.items():
         absent = [f"{prefix}{n}" for n in range(1, highest + 1) if f"{prefix}{n}" not in raw.items]
         if absent and len(absent) < highest:
-            reader.problem(root, 0, f"{LIST_LABEL[kind]}缺少事项：{'、'.join(absent)}。编号是固定的，请补上。")
+            reader.problem(reader.list_files.get(kind, root), 1,
+                           K.ITEMS_MISSING.format(label=LIST_LABEL[kind], ids=K.JOIN.join(absent)))
 
     for path, line, item_id, key in reader.basis_refs:
         if key not in raw.statutes:
-            reader.problem(path, line, f"{item_id} 引用的法规依据 {key!r} 在 national/statutes.yaml 里找不到。")
+            reader.problem(path, line, K.UNKNOWN_BASIS.format(item_id=item_id, key=key))
 
     if agreement:
         _apply_agreement(reader, root / "agreements" / f"{agreement}.yaml", raw)
@@ -214,10 +220,10 @@ def _apply_agreement(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         line = terms.get("__line__", data.get("__line__", 0)) if isinstance(terms, dict) else data.get("__line__", 0)
         item = raw.items.get(str(item_id))
         if item is None:
-            reader.problem(path, line, f"协议书里的 {item_id} 不是已知的事项编号。")
+            reader.problem(path, line, K.AGREEMENT_UNKNOWN_ID.format(item_id=item_id))
             continue
         if item.list != "assist":
-            reader.problem(path, line, f"协议书只能约定协助政府工作事项（B 开头），{item_id} 不是。")
+            reader.problem(path, line, K.AGREEMENT_NOT_ASSIST.format(item_id=item_id))
             continue
         terms = terms if isinstance(terms, dict) else {"enabled": bool(terms)}
         raw.items[item.id] = replace(
@@ -233,15 +239,15 @@ def _read_synonyms(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         line = group.get("__line__", 0)
         canonical = str(group.get("canonical", "")).strip()
         if not canonical:
-            reader.problem(path, line, "同义词组缺少 canonical（标准说法）。")
+            reader.problem(path, line, K.SYNONYM_NO_CANONICAL)
             continue
         for variant in _strings(group.get("variants")):
             if variant == canonical:
                 continue
             if variant in canonicals:
-                reader.problem(path, line, f"「{variant}」既是一个标准说法，又被写成「{canonical}」的变体。请只保留一处。")
+                reader.problem(path, line, K.SYNONYM_IS_CANONICAL.format(variant=variant, canonical=canonical))
             elif raw.synonyms.get(variant, canonical) != canonical:
-                reader.problem(path, line, f"「{variant}」同时是「{raw.synonyms[variant]}」和「{canonical}」的变体。请只保留一处。")
+                reader.problem(path, line, K.SYNONYM_TWO_GROUPS.format(variant=variant, first=raw.synonyms[variant], second=canonical))
             else:
                 raw.synonyms[variant] = canonical
 
@@ -252,11 +258,11 @@ def _read_departments(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         line = entry.get("__line__", 0)
         name = str(entry.get("name", "")).strip()
         if not name:
-            reader.problem(path, line, "部门缺少 name。")
+            reader.problem(path, line, K.DEPARTMENT_NO_NAME)
             continue
         for alias in (name, *_strings(entry.get("aliases"))):
             if raw.departments.get(alias, name) != name:
-                reader.problem(path, line, f"简称「{alias}」同时属于「{raw.departments[alias]}」和「{name}」。请只保留一处。")
+                reader.problem(path, line, K.ALIAS_TWO_DEPARTMENTS.format(alias=alias, first=raw.departments[alias], second=name))
             raw.departments.setdefault(alias, name)
 
 
@@ -269,7 +275,7 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
             continue
         item = raw.items.get(str(item_id))
         if item is None or item.list != "restricted":
-            reader.problem(path, roles.get("__line__", 0), f"forbidden_roles 里「{word}」对应的 {item_id} 不是限制事项（C 开头）。")
+            reader.problem(path, roles.get("__line__", 0), K.ROLE_NOT_RESTRICTED.format(word=word, item_id=item_id))
             continue
         raw.cues["forbidden_roles"].append((str(word), item.id))
     for key in ("question_cues", "disclaimers", "vague_words"):
@@ -277,13 +283,13 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
     for key in ("negations", "assist_roles", "out_roles", "task_cues", "certificate_words", "chitchat"):
         values = _strings(data.get(key))
         if not values:
-            reader.problem(path, data.get("__line__", 0), f"cues.yaml 缺少 {key}。")
+            reader.problem(path, data.get("__line__", 0), K.CUES_MISSING.format(key=key))
         for value in values:
             if value.startswith("re:"):
                 try:
                     re.compile(value[3:])
                 except re.error as exc:
-                    reader.problem(path, data.get("__line__", 0), f"{key} 里的正则 {value!r} 写错了：{exc}")
+                    reader.problem(path, data.get("__line__", 0), K.BAD_PATTERN.format(key=key, value=value, error=exc))
         raw.cues[key] = list(values)
 
 
@@ -296,9 +302,10 @@ def _check_keyword_conflicts(reader: _Reader, root: Path, raw: RawKnowledge) -> 
     for keyword, ids in sorted(owners.items()):
         kinds = {raw.items[i].list for i in ids}
         if len(kinds) > 1:
-            listed = "、".join(f"{i}（{LIST_LABEL[raw.items[i].list]}）" for i in sorted(ids))
-            reader.problem(root, 0, f"关键词「{keyword}」同时指向 {listed}，会让判断自相矛盾。"
-                                    "请只留在一个事项里，其他事项改放到 hints。")
+            listed = K.JOIN.join(f"{i}（{LIST_LABEL[raw.items[i].list]}）" for i in sorted(ids))
+            for item_id in sorted(ids):  # point at every place the keyword is written
+                path, line = reader.item_sites.get(item_id, (root, 0))
+                reader.problem(path, line, K.KEYWORD_CONFLICT.format(item_id=item_id, keyword=keyword, listed=listed))
 
 
 def validate(root: Path | None = None, profile: str = "taicang", agreement: str | None = "demo") -> list[Problem]:

@@ -51,6 +51,7 @@ class Analysis:
     forbidden_roles: list[tuple[str, str]] = field(default_factory=list)
     question_cues: list[str] = field(default_factory=list)
     content_words: list[str] = field(default_factory=list)  # words that say what the task is about
+    denied: bool = False  # the message denies something ("不是让我们…", "不要求…")
 
     def best(self, *lists: str) -> ItemScore | None:
         return next((s for s in self.ranked if s.item.list in lists), None)
@@ -226,4 +227,5 @@ class Matcher:
             task_cues=cues.any_in(cues.task_cues, canon), chitchat=cues.any_in(cues.chitchat, canon), tokens=tokens,
             forbidden_roles=cues.roles_found(canon), question_cues=cues.any_in(cues.question_cues, canon),
             content_words=[w for w in tokens if len(w) >= 2 and w not in self._context and not cues.is_vague(w)],
+            denied=bool(negated) or bool(cues.any_in(cues.negations, canon)),
         )

@@ -23,6 +23,8 @@ def compose(decision: Decision) -> str:
     verdict = decision.verdict
     if verdict == "chitchat":
         return T.HELP_SHORT
+    if decision.assist_only:
+        return "\n".join([T.ASSIST_ONLY, *(f"· {_item_line(s)}" for s in decision.matches), T.ASSIST_ONLY_ASK])
     if verdict == "unclear":
         if not decision.matches:
             return T.UNCLEAR_NOTHING

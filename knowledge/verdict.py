@@ -26,6 +26,7 @@ class Decision:
     allowed_part: ItemScore | None = None
     out_roles: list[str] = field(default_factory=list)
     not_in_agreement: Item | None = None
+    assist_only: bool = False  # the forbidden part was denied and only publicising/notifying is asked
 
 
 HINT_FLOOR = 0.3  # a C item with at least one topical word beats a role word's default item
@@ -101,6 +102,13 @@ def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Threshold
             if not top.item.enabled:
                 return Decision("unlisted", [top], not_in_agreement=top.item)
             return Decision(VERDICT_OF_LIST[top.item.list], ranked[:3])
+
+    # "不是让我们收钱，只是宣传": the forbidden part is denied and only an assisting role is left, but no item
+    # says what is publicised. Not a refusal, and not yet a yes: ask which matter, offering assisting items.
+    if analysis.denied and analysis.assist_roles:
+        roles = set(analysis.assist_roles)
+        candidates = [s for s in ranked if s.item.list in ("assist", "duty") and set(s.words) - roles][:3]
+        return Decision("unclear", candidates, assist_only=True)
 
     if top and top_score >= t.minimum and top.keyword_score >= HINT_FLOOR:
         return Decision("unclear", [s for s in ranked if s.score >= t.minimum][:3])

@@ -70,10 +70,27 @@ def test_small_talk_gets_help_not_a_classification(kb: KnowledgeBase, text: str)
     assert result.in_agreement is None
 
 
-def test_a_vague_request_offers_at_most_three_candidates(kb: KnowledgeBase):
+def test_an_ambiguous_request_offers_the_closest_items(kb: KnowledgeBase):
+    result = kb.check("户口变更")
+    assert result.verdict == "unclear" and result.in_agreement is None
+    assert result.matches[0].id == "P3"
+    assert "· P3" in result.reply
+
+
+def test_a_request_with_nothing_to_go_on_asks_for_the_department_and_the_task(kb: KnowledgeBase):
     result = kb.check("街道让我们统计一下")
-    assert result.verdict in ("unclear", "unlisted")
-    assert len(result.matches) <= 3
+    assert result.verdict == "unclear"
+    assert result.matches == ()
+    assert "哪个部门" in result.reply
+
+
+@pytest.mark.parametrize("text", ["街道不是让我们收钱，只是宣传", "不用我们打卡排名，只要上报一下数据"])
+def test_a_denied_forbidden_part_is_not_a_refusal(kb: KnowledgeBase, text: str):
+    """The issue's own example: with the forbidden part denied, only an assisting role is left."""
+    result = kb.check(text)
+    assert result.verdict == "unclear"
+    assert "可依法拒绝" not in result.reply and "红牌" not in result.reply
+    assert "协助" in result.reply
 
 
 def test_a_task_outside_every_list_is_unlisted(kb: KnowledgeBase):

@@ -91,7 +91,25 @@ def test_kb_validate_reports_a_keyword_pointing_at_conflicting_lists(tmp_path: P
     data = _broken_copy(tmp_path, edit)
     out = run(["kb", "validate", "--data-dir", str(data)], tmp=tmp_path)
     assert out.returncode == 1
-    assert "「一票否决」" in out.stdout.decode()
+    lines = [l for l in out.stdout.decode().splitlines() if "「一票否决」" in l]
+    assert any("profiles/taicang/assist.yaml:" in l for l in lines)
+    assert any("profiles/taicang/restricted.yaml:" in l for l in lines)
+
+
+def test_kb_validate_names_the_file_missing_an_item(tmp_path: Path):
+    import yaml
+
+    def edit(data: Path) -> None:
+        path = data / "profiles/taicang/duties.yaml"
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc["items"] = [i for i in doc["items"] if i["id"] != "A3"]
+        path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+    data = _broken_copy(tmp_path, edit)
+    out = run(["kb", "validate", "--data-dir", str(data)], tmp=tmp_path)
+    assert out.returncode == 1
+    line = next(l for l in out.stdout.decode().splitlines() if "A3" in l)
+    assert "profiles/taicang/duties.yaml:1:" in line and "缺少事项" in line
 
 
 def test_kb_validate_reports_a_missing_source(tmp_path: Path):
