@@ -278,7 +278,7 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
             reader.problem(path, roles.get("__line__", 0), K.ROLE_NOT_RESTRICTED.format(word=word, item_id=item_id))
             continue
         raw.cues["forbidden_roles"].append((str(word), item.id))
-    for key in ("question_cues", "disclaimers", "vague_words"):
+    for key in ("question_cues", "disclaimers", "vague_words", "self_initiative"):
         raw.cues[key] = list(_strings(data.get(key)))
     for key in ("negations", "assist_roles", "out_roles", "task_cues", "certificate_words", "chitchat"):
         values = _strings(data.get(key))

@@ -52,6 +52,7 @@ class Analysis:
     question_cues: list[str] = field(default_factory=list)
     content_words: list[str] = field(default_factory=list)  # words that say what the task is about
     denied: bool = False  # the message denies something ("不是让我们…", "不要求…")
+    self_initiated: list[str] = field(default_factory=list)  # the committee itself wants to do it ("村里想办…")
 
     def best(self, *lists: str) -> ItemScore | None:
         return next((s for s in self.ranked if s.item.list in lists), None)
@@ -228,4 +229,5 @@ class Matcher:
             forbidden_roles=cues.roles_found(canon), question_cues=cues.any_in(cues.question_cues, canon),
             content_words=[w for w in tokens if len(w) >= 2 and w not in self._context and not cues.is_vague(w)],
             denied=bool(negated) or bool(cues.any_in(cues.negations, canon)),
+            self_initiated=cues.any_in(cues.self_initiative, canon),
         )

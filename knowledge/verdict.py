@@ -17,6 +17,7 @@ class Thresholds:
     gap: float = 0.3  # top two of different verdicts closer than this (relative) are unclear
     forbidden: float = 0.6  # keyword evidence for a C or P item that outweighs an allowed part
     part: float = 0.5  # keyword evidence for the allowed part of a mixed request
+    initiative: float = 1.3  # how much who starts the work (committee or department) favours duty or assist
 
 
 @dataclass
@@ -53,8 +54,29 @@ def _unique(scores: list[ItemScore]) -> list[ItemScore]:
     return [s for s in scores if not (s.item.id in seen or seen.add(s.item.id))]
 
 
+def _who_acts(analysis: Analysis, t: Thresholds) -> list[ItemScore]:
+    """Re-rank the allowed items by who starts the work.
+
+    The same activity is the committee's own duty when it starts it ("村里自己想办个法律小课堂") and assisting
+    work when a department hands it down ("司法所让村里配合搞宪法宣传周").
+    """
+    if analysis.self_initiated and not analysis.task_cues:
+        favoured, factor = "duty", t.initiative
+    elif analysis.task_cues and not analysis.self_initiated:
+        favoured, factor = "assist", t.initiative
+    else:
+        return analysis.ranked
+    # Only the other kind is held back: nothing becomes surer than its own evidence.
+    rival = "assist" if favoured == "duty" else "duty"
+    rescored = []
+    for s in analysis.ranked:
+        weight = 1 / factor if s.item.list == rival else 1.0
+        rescored.append(ItemScore(s.item, s.score * weight, s.keyword_score * weight, s.words) if weight != 1.0 else s)
+    return sorted(rescored, key=ItemScore.compare_key, reverse=True)
+
+
 def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Thresholds()) -> Decision:
-    ranked = analysis.ranked
+    ranked = _who_acts(analysis, t)
     top = ranked[0] if ranked else None
     top_score = top.score if top else 0.0
 
@@ -67,7 +89,8 @@ def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Threshold
         return Decision("chitchat")
 
     # A certificate request: the P list against the certificates a committee may still issue (B27).
-    if analysis.certificate_words:
+    named_certificate = top is not None and top.item.list == "certificate" and top.keyword_score >= t.forbidden
+    if analysis.certificate_words or named_certificate:
         refused = [s for s in ranked if s.item.list == "certificate" and s.score >= t.minimum]
         issuable = next((s for s in ranked if s.item.id == "B27" and s.keyword_score >= t.part), None)
         baseless = next((s for s in ranked if s.item.id == "C25" and s.keyword_score >= t.part), None)

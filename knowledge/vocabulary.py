@@ -65,6 +65,7 @@ class CueSet:
     certificate_words: tuple[str, ...]
     chitchat: tuple[str, ...]
     question_cues: tuple[str, ...] = ()
+    self_initiative: tuple[str, ...] = ()
     disclaimers: tuple[str, ...] = ()
     vague_words: tuple[str, ...] = ()
     forbidden_roles: tuple[tuple[str, str], ...] = ()  # (role word, default C item)
@@ -82,6 +83,7 @@ class CueSet:
             certificate_words=tuple(cues.get("certificate_words", ())),
             chitchat=tuple(cues.get("chitchat", ())),
             question_cues=tuple(cues.get("question_cues", ())),
+            self_initiative=tuple(cues.get("self_initiative", ())),
             disclaimers=tuple(cues.get("disclaimers", ())),
             vague_words=tuple(cues.get("vague_words", ())),
             forbidden_roles=tuple(cues.get("forbidden_roles", ())),
@@ -95,12 +97,13 @@ class CueSet:
         return set(self.assist_roles) | set(self.certificate_words)
 
     def roles_found(self, text: str) -> list[tuple[str, str]]:
-        """Non-negated forbidden role words, with the item each defaults to."""
+        """Non-negated forbidden role words (or `re:` patterns), as written in the text, with their default item."""
         found = []
         for word, item_id in self.forbidden_roles:
-            live = [p for p in find_all(text, word) if not self.is_negated(text, p, len(word))]
+            pattern = re.compile(word[3:] if word.startswith("re:") else re.escape(word))
+            live = [m.group(0) for m in pattern.finditer(text) if not self.is_negated(text, m.start(), len(m.group(0)))]
             if live:
-                found.append((word, item_id))
+                found.append((live[0], item_id))
         return found
 
     def is_negated(self, text: str, position: int, length: int = 0, window: int = 8) -> bool:
