@@ -89,7 +89,9 @@ def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Threshold
         return Decision("chitchat")
 
     # A certificate request: the P list against the certificates a committee may still issue (B27).
-    named_certificate = top is not None and top.item.list == "certificate" and top.keyword_score >= t.forbidden
+    # "骑手跑来社区让我们开无犯罪记录": a certificate named outright and asked of the committee.
+    named_certificate = (top is not None and top.item.list == "certificate" and top.keyword_score >= t.forbidden
+                         and bool(analysis.task_cues))
     if analysis.certificate_words or named_certificate:
         refused = [s for s in ranked if s.item.list == "certificate" and s.score >= t.minimum]
         issuable = next((s for s in ranked if s.item.id == "B27" and s.keyword_score >= t.part), None)
