@@ -28,3 +28,11 @@ def test_development_set_meets_the_targets(kb: KnowledgeBase):
 def test_the_reference_phrasings_are_all_in_the_development_set():
     cases = load_cases(DATA / "devset.yaml")
     assert len([c for c in cases if c.source.startswith("ref5-")]) == 52
+
+
+def test_held_out_sets_keep_a_floor(kb: KnowledgeBase):
+    """Generalisation guard: sets written apart from the matcher (see bench/accuracy.py for the figures)."""
+    for name in ("heldout_local.yaml", "heldout_fresh.yaml"):
+        report = evaluate(name, _predict(kb), load_cases(DATA / name))
+        assert report.verdict_accuracy >= 0.85, report.row()
+        assert report.false_permit_rate <= 0.03, report.row()
