@@ -9,6 +9,8 @@ Entry points:
     free text / other media  a MessageHandler in group -1: handled (and ApplicationHandlerStop raised) only when
                              the user has a survey in progress; otherwise the task check in group 0 runs
     /cancel                  group -1: drops the survey in progress; without one, other /cancel handlers run
+    daily job                deletes drafts untouched for storage.surveys.DRAFT_MAX_AGE (abandoned surveys must
+                             not keep partial answers and an exact time for ever); also shortly after start-up
 
 Progress lives in the database (survey drafts keyed by HMACs, never by Telegram ID), so a new Application on the
 same database resumes where the resident was. Every database step is one transaction in a worker thread.
@@ -17,14 +19,17 @@ same database resumes where the resident was. Every database step is one transac
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
+from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -433,7 +438,9 @@ async def _draft_owners(context: ContextTypes.DEFAULT_TYPE, services: Services) 
     owners = context.bot_data.get(DRAFT_OWNERS_KEY)
     if owners is None:
         keys = await services.run_db(lambda session: set(session.scalars(select(SurveyDraft.owner_key))))
-        owners = context.bot_data.setdefault(DRAFT_OWNERS_KEY, keys)
+        owners = context.bot_data.get(DRAFT_OWNERS_KEY)  # another update may have loaded it meanwhile
+        if owners is None:
+            owners = context.bot_data[DRAFT_OWNERS_KEY] = keys
     return owners
 
 
@@ -693,6 +700,41 @@ def _other_cancel_handlers(app: Application) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------------------------- clean-up
+
+PURGE_JOB = "survey-draft-purge"
+PURGE_STARTUP_JOB = "survey-draft-purge-startup"
+PURGE_AT = time(3, 30)  # local time: nobody is answering surveys
+PURGE_STARTUP_DELAY_SECONDS = 120
+
+
+async def purge_drafts_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The JobQueue callback: delete abandoned survey drafts (storage.surveys.purge_stale_drafts). With the
+    database down it logs and waits for the next run. Purged owners leave the in-process set of survey owners:
+    the set is dropped and read from the database again on next use."""
+    services = get_services(context)
+    try:
+        purged = await services.run_db(lambda session: S.purge_stale_drafts(session))
+    except DatabaseUnavailable as exc:
+        log.warning("survey drafts: database unavailable (%s); the next run purges them", exc)
+        return
+    if purged:
+        context.bot_data.pop(DRAFT_OWNERS_KEY, None)  # reloaded from the database on next use
+        log.info("survey drafts: %d abandoned draft(s) deleted", purged)
+
+
+def schedule_jobs(app: Application) -> None:
+    """The daily purge of abandoned drafts, and one run shortly after start-up. No JobQueue (some tests): none."""
+    with warnings.catch_warnings():  # PTB warns when an application was built without a JobQueue
+        warnings.simplefilter("ignore", PTBUserWarning)
+        job_queue = app.job_queue
+    if job_queue is None:
+        return
+    tz = get_services(app).settings.timezone or "Asia/Shanghai"
+    job_queue.run_daily(purge_drafts_job, time=PURGE_AT.replace(tzinfo=ZoneInfo(tz)), name=PURGE_JOB)
+    job_queue.run_once(purge_drafts_job, when=PURGE_STARTUP_DELAY_SECONDS, name=PURGE_STARTUP_JOB)
+
+
 def add_handlers(app: Application) -> None:
     app.add_handler(CommandHandler("survey", survey_command), group=0)
     app.add_handler(CommandHandler("cancel", cancel_command), group=GROUP)
@@ -701,6 +743,16 @@ def add_handlers(app: Application) -> None:
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND, on_message),
         group=GROUP,
     )
+    schedule_jobs(app)
 
 
-__all__ = ["add_handlers", "begin_survey", "cancel_command", "on_button", "on_message", "survey_command"]
+__all__ = [
+    "add_handlers",
+    "begin_survey",
+    "cancel_command",
+    "on_button",
+    "on_message",
+    "purge_drafts_job",
+    "schedule_jobs",
+    "survey_command",
+]

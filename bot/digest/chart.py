@@ -65,37 +65,50 @@ def _build(digest: Digest) -> Figure:
 
 
 def _aspects(ax, digest: Digest) -> None:  # noqa: ANN001 (matplotlib Axes)
+    """One row per answered aspect. An aspect answered by fewer than MIN_RESPONSES residents gets no bar, only
+    the label 样本不足 (n=…); so does the previous period's bar of an aspect that had too few answers then."""
     s = digest.satisfaction
-    shown = [a for a in s.aspects if a.current.n] if not s.suppressed else []
+    rows = [a for a in s.aspects if a.current.n] if not s.suppressed else []
     if s.period and s.previous_period:
         title = T.CHART_ASPECTS_TITLE.format(period=s.period, previous=s.previous_period)
     else:
         title = T.CHART_ASPECTS_TITLE_NO_PREVIOUS.format(period=s.period or "—")
     ax.set_title(title, loc="left", fontsize=13)
-    if not shown:
+    if not any(not a.hidden for a in rows):
         ax.text(0.5, 0.5, T.CHART_NO_SCORES.format(min_n=MIN_RESPONSES), ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return
-    labels = [a.label for a in shown][::-1]
-    current = [a.current.rounded() or 0 for a in shown][::-1]
-    previous = [(a.previous.rounded() or 0) for a in shown][::-1]
-    has_previous = any(a.previous.n for a in shown)
+    shown = rows[::-1]  # barh draws bottom-up; the first aspect goes on top
+    labels = [a.label for a in shown]
+    has_previous = any(not a.previous_hidden for a in shown)
     y = list(range(len(shown)))
     height = 0.38 if has_previous else 0.6
-    ax.barh([v + height / 2 for v in y] if has_previous else y, current, height=height, color=CURRENT_COLOR, label=T.CHART_CURRENT)
+    offset = height / 2 if has_previous else 0
+    bars = [(row, a) for row, a in zip(y, shown) if not a.hidden]
+    ax.barh(
+        [row + offset for row, _ in bars],
+        [a.current.rounded() for _, a in bars],
+        height=height,
+        color=CURRENT_COLOR,
+        label=T.CHART_CURRENT,
+    )
     if has_previous:
-        ax.barh([v - height / 2 for v in y], previous, height=height, color=PREVIOUS_COLOR, label=T.CHART_PREVIOUS)
-    for row, aspect in zip(y, shown[::-1]):
-        note = f"{aspect.current.rounded():.2f}"
-        if aspect.change is not None:
-            note += f"  {fmt_score_change(aspect.change)}"
-        ax.text(
-            (aspect.current.rounded() or 0) + 0.05,
-            row + (height / 2 if has_previous else 0),
-            note,
-            va="center",
-            fontsize=11,
+        before = [(row, a) for row, a in zip(y, shown) if not a.previous_hidden]
+        ax.barh(
+            [row - offset for row, _ in before],
+            [a.previous.rounded() for _, a in before],
+            height=height,
+            color=PREVIOUS_COLOR,
+            label=T.CHART_PREVIOUS,
         )
+    for row, aspect in zip(y, shown):
+        if aspect.hidden:
+            note, x = T.CHART_INSUFFICIENT.format(n=aspect.current.n), 0.05
+        else:
+            note, x = f"{aspect.current.rounded():.2f}", aspect.current.rounded() + 0.05
+            if aspect.change is not None:
+                note += f"  {fmt_score_change(aspect.change)}"
+        ax.text(x, row + offset, note, va="center", fontsize=11)
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 5.9)
     ax.set_xticks([0, 1, 2, 3, 4, 5])

@@ -11,7 +11,9 @@ from datetime import date, datetime
 
 from bot.digest.weeks import Week
 
-# A village (or a whole scope) with fewer responses than this shows 样本不足 instead of averages.
+# A village (or a whole scope) with fewer responses than this shows 样本不足 instead of averages; so does any
+# average over fewer answers than this (residents may skip an aspect, so a village with enough responses can
+# still have only three answers for one aspect).
 MIN_RESPONSES = 5
 TOP_ITEMS = 5
 GAP_SAMPLES = 5
@@ -54,6 +56,16 @@ class Score:
 
     def __add__(self, other: Score) -> Score:
         return Score(self.total + other.total, self.n + other.n)
+
+    @property
+    def too_few(self) -> bool:
+        """Some answers, but fewer than MIN_RESPONSES: the average must not be shown (样本不足)."""
+        return 0 < self.n < MIN_RESPONSES
+
+    @property
+    def showable(self) -> bool:
+        """Enough answers for the average to be shown."""
+        return self.n >= MIN_RESPONSES
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -150,11 +162,22 @@ class AspectScore:
     suppressed: bool = False  # the scope has fewer than MIN_RESPONSES responses
 
     @property
+    def hidden(self) -> bool:
+        """样本不足 this period: the scope has too few responses, or this aspect too few answers."""
+        return self.suppressed or not self.current.showable
+
+    @property
+    def previous_hidden(self) -> bool:
+        """样本不足 in the previous period (its Score is empty when the scope had too few responses then)."""
+        return not self.previous.showable
+
+    @property
     def change(self) -> float | None:
-        now, before = self.current.rounded(), self.previous.rounded()
-        if self.suppressed or now is None or before is None:
+        """The change against the previous period, only when both averages may be shown (else the change and one
+        average would give away the other)."""
+        if self.hidden or self.previous_hidden:
             return None
-        return round(now - before, 2)
+        return round(self.current.rounded() - self.previous.rounded(), 2)
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,22 @@ class VillageRow:
     @property
     def previous_suppressed(self) -> bool:
         return self.previous_responses < MIN_RESPONSES
+
+    @property
+    def overall_hidden(self) -> bool:
+        """No 综合均分 for this village: too few responses, or too few answers in all."""
+        return self.suppressed or not self.overall.showable
+
+    def aspect_hidden(self, code: str) -> bool:
+        """样本不足 for one aspect: the village has too few responses, or this aspect too few answers."""
+        return self.suppressed or not self.aspects.get(code, Score()).showable
+
+    @property
+    def aspects_hidden(self) -> list[str]:
+        """Aspects answered, but by fewer than MIN_RESPONSES residents, in a village that has enough responses."""
+        if self.suppressed:
+            return []
+        return [code for code, score in self.aspects.items() if score.too_few]
 
 
 @dataclass(frozen=True)
@@ -216,7 +255,7 @@ class SatisfactionSection:
     @property
     def lowest(self) -> list[VillageRow]:
         """The LOWEST_VILLAGES villages with the lowest overall average, among those not suppressed."""
-        ranked = [v for v in self.villages if not v.suppressed and v.overall.n]
+        ranked = [v for v in self.villages if not v.overall_hidden]
         ranked.sort(key=lambda v: (v.overall.value, v.code))
         return ranked[:LOWEST_VILLAGES]
 

@@ -2,7 +2,8 @@
 three hold the same numbers.
 
 Cells are int, float (averages rounded to 2 places), str or None (empty). A suppressed average is the text
-样本不足, never a number.
+样本不足, never a number: an average is suppressed when its village (or scope) has fewer than MIN_RESPONSES
+responses, or when it rests on fewer than MIN_RESPONSES answers (residents may skip an aspect).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Union
 
-from bot.digest.model import MIN_RESPONSES, Digest, Score
+from bot.digest.model import MIN_RESPONSES, Digest, Score, VillageRow
 from bot.texts import digest as T
 from storage.timeutil import local_now
 
@@ -32,8 +33,9 @@ class Sheet:
 
 
 def average(score: Score, suppressed: bool = False) -> Cell:
-    """The cell of an average: 4.27, 样本不足, or None when there is nothing."""
-    if suppressed:
+    """The cell of an average: 4.27, 样本不足 (the place has too few responses, or the average too few answers),
+    or None when there is nothing."""
+    if suppressed or score.too_few:
         return T.INSUFFICIENT
     return score.rounded()
 
@@ -130,9 +132,17 @@ def _villages(digest: Digest) -> Sheet:
         ]
         for code, _ in aspects:
             cells.append(average(v.aspects.get(code, Score()), v.suppressed) if v.responses else None)
-        cells.append(T.NOTE_INSUFFICIENT.format(min_n=MIN_RESPONSES) if 0 < v.responses < MIN_RESPONSES else None)
+        cells.append(_village_note(v))
         table.rows.append(tuple(cells))
     return Sheet(T.SHEET_VILLAGES, [table])
+
+
+def _village_note(v: VillageRow) -> str | None:
+    if 0 < v.responses < MIN_RESPONSES:
+        return T.NOTE_INSUFFICIENT.format(min_n=MIN_RESPONSES)
+    if v.aspects_hidden:
+        return T.NOTE_ASPECTS_INSUFFICIENT.format(min_n=MIN_RESPONSES)
+    return None
 
 
 def _red_cards(digest: Digest) -> Sheet:

@@ -134,6 +134,8 @@ def _red_cards_block(digest: Digest) -> list[str]:
 
 
 def _aspect_line(a: AspectScore) -> str:
+    if a.hidden:
+        return T.ASPECT_LINE_INSUFFICIENT.format(label=a.label, n=a.current.n)
     return T.ASPECT_LINE.format(label=a.label, average=fmt_avg(a.current.rounded()), n=a.current.n, change=fmt_score_change(a.change))
 
 
@@ -152,6 +154,8 @@ def _satisfaction_block(digest: Digest) -> list[str]:
         lines.append(T.SCOPE_INSUFFICIENT.format(min_n=MIN_RESPONSES))
     else:
         lines += [_aspect_line(a) for a in s.aspects if a.current.n]
+        if any(a.current.too_few for a in s.aspects):
+            lines.append(T.ASPECTS_INSUFFICIENT_NOTE.format(min_n=MIN_RESPONSES))
     lowest = s.lowest
     if lowest:
         lines.append(T.LOWEST_HEADING)
@@ -163,7 +167,7 @@ def _satisfaction_block(digest: Digest) -> list[str]:
     if not digest.scope.is_city and 0 < len(with_responses) <= TEXT_VILLAGES:
         lines.append(T.VILLAGES_HEADING)
         for v in with_responses:
-            if v.suppressed:
+            if v.overall_hidden:
                 lines.append(T.VILLAGE_LINE_SUPPRESSED.format(village=v.name, responses=v.responses))
             else:
                 lines.append(T.VILLAGE_LINE.format(village=v.name, average=fmt_avg(v.overall.rounded()), responses=v.responses))

@@ -60,7 +60,7 @@ async def start_bot(db_url, db_settings, fixed_clock):
 
     running: list[Any] = []
 
-    async def start(*, job_queue: bool = False, settings=None):
+    async def start(*, job_queue: bool = False, settings=None, kb=None):
         transport = RecordingRequest()
         db = Database(db_url)
         app = build_application(
@@ -68,7 +68,7 @@ async def start_bot(db_url, db_settings, fixed_clock):
             token=TOKEN,
             request=transport,
             db=db,
-            kb=StubKB(),
+            kb=kb or StubKB(),
             rate_limiter=None,
             job_queue=job_queue,
             set_commands=False,
@@ -193,6 +193,34 @@ async def test_digest_for_a_past_week_sends_text_excel_and_chart(digest_world, s
     photo = new[-1]
     name, data, mime = photo.document
     assert name.endswith(".png") and Image.open(io.BytesIO(data)).size == (1200, 1500)
+
+
+async def test_most_asked_items_are_named_with_their_titles(digest_world, start_bot, session):
+    """A bureau member reads "A1 宣传宪法法律和国家政策 N 次", not a bare "A1 N 次": the handler passes the titles
+    of the bot's own knowledge base (the real one here, as in production)."""
+    import knowledge
+    from bot.settings import Settings
+
+    kb = knowledge.from_settings(Settings())
+    app = await start_bot(kb=kb)
+    bureau = chat(app, BUREAU_T1)
+    new = await bureau.send_command("digest", WEEK)
+    text = "\n".join(m.text for m in new if m.kind == "text")
+    top = sql(
+        session,
+        "SELECT c.top_item_id, COUNT(*) FROM check_log c JOIN villages v ON v.id = c.village_id "
+        "WHERE v.town_id = :t AND c.created_at >= :s AND c.created_at < :e "
+        "AND c.top_item_id IS NOT NULL AND c.top_item_id <> '' "
+        "GROUP BY c.top_item_id ORDER BY COUNT(*) DESC, c.top_item_id LIMIT 5",
+        t=digest_world.towns["T1"], s=local(2026, 11, 16, 0, 0), e=local(2026, 11, 23, 0, 0),
+    )
+    assert "A1" in dict(top)
+    lines = text.split(T.TOP_ITEMS, 1)[1].splitlines()
+    for rank, (item_id, count) in enumerate(top, 1):
+        title = kb.items[item_id].title
+        assert title
+        assert lines[rank] == T.TOP_ITEM.format(rank=rank, item=f"{item_id} {title}", count=count)
+    assert f"A1 宣传宪法法律和国家政策 {dict(top)['A1']} 次" in text
 
 
 async def test_digest_without_a_week_is_the_current_week_so_far(digest_world, start_bot, fixed_clock):

@@ -202,8 +202,11 @@ def test_satisfaction_figures_equal_sql_counts(digest_world, session, digests, c
     text = render_text(digests[code])
     assert T.PERIOD_LINE.format(period="2026-11", responses=s.responses, previous=s.previous_responses, week=s.responses_this_week) in text
     for a in s.aspects:
-        if a.current.n:
+        if a.current.n >= MIN_RESPONSES:
             assert f"{a.label} {a.current.rounded():.2f}（n={a.current.n}，" in text
+        elif a.current.n:  # answered by too few residents: 样本不足, never the average
+            assert T.ASPECT_LINE_INSUFFICIENT.format(label=a.label, n=a.current.n) in text
+            assert f"{a.label} {a.current.rounded():.2f}" not in text
     ranked = sorted(
         ((round(float(avg), 2), vid) for vid, (n, avg) in per_village.items() if n >= MIN_RESPONSES and avg is not None)
     )

@@ -9,7 +9,6 @@ with the production factory on the offline RecordingRequest transport.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +60,8 @@ class StubKB:
 
 
 def _modules() -> tuple[str, ...]:
-    # handlers.start provides the /start s_<CODE> deep link; include it once it exists.
-    present = ["handlers.start"] if importlib.util.find_spec("handlers.start") else []
-    return (*present, "handlers.survey")
+    # handlers.start provides the /start s_<CODE> deep link.
+    return ("handlers.start", "handlers.survey")
 
 
 async def _fallthrough(update, context) -> None:
@@ -81,7 +79,7 @@ async def start_bot(engine, db_url, db_settings, town):
 
     running: list[Any] = []
 
-    async def start(*, per_minute: int = 30):
+    async def start(*, per_minute: int = 30, job_queue: bool = False):
         transport = RecordingRequest()
         db = Database(db_url)
         app = build_application(
@@ -91,7 +89,7 @@ async def start_bot(engine, db_url, db_settings, town):
             db=db,
             kb=StubKB(),
             rate_limiter=None,
-            job_queue=False,
+            job_queue=job_queue,  # with one, jobs are scheduled but never run: the Application is not started
             set_commands=False,
             handler_modules=_modules(),
             limiter=RateLimiter(per_minute=per_minute),

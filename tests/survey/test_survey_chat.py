@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select, text
 
+import handlers.start  # noqa: F401 - the /start s_<CODE> deep link; a missing module must fail, not skip
 from bot.texts import survey as T
 from storage.models import SurveyAnswer, SurveyDraft, SurveyResponse
 from tests.chat import make_update
@@ -112,7 +113,6 @@ async def test_full_survey_with_skips_and_a_comment(start_bot, resident, session
 
 
 async def test_the_deep_link_opens_the_villages_survey(start_bot, resident):
-    pytest.importorskip("handlers.start", reason="the /start deep link lives in handlers/start.py")
     aunt = resident(await start_bot())
     new = await aunt.send_command("start", "s_V2")
     assert "西山村居民满意度测评" in new[0].text and new[1].text.startswith("第 1/8 题")
