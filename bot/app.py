@@ -6,7 +6,8 @@ Production (`cadrebot run`), the tests and the benchmarks all use this one facto
     app = build_application(settings, request=RecordingRequest(), db=db,     # tests: offline transport,
                             kb=kb, rate_limiter=None)                        #        no flood limiter
 
-Handler modules (HANDLER_MODULES) are imported if present and each one's `add_handlers(app)` is called.
+Every handler module (HANDLER_MODULES) is imported and its `add_handlers(app)` called; a missing module is an
+error (ModuleNotFoundError), never a feature silently left out.
 Free text: a module that needs free text for a pending step registers a MessageHandler in group -1 that raises
 `ApplicationHandlerStop` when it handled the message; the catch-all task check sits in group 0.
 """
@@ -19,6 +20,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Iterable
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +42,7 @@ from bot.outbox import OUTBOX_FLUSH_SECONDS, Outbox
 from bot.ratelimit import RateLimiter
 from bot.services import SERVICES_KEY, Services
 from bot.settings import Settings
+from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,10 @@ DEFAULT_CONCURRENT_UPDATES = 64
 # AIORateLimiter retries a request after Telegram's 429 RetryAfter this many times.
 RATE_LIMIT_RETRIES = 3
 PG_LOCK_TIMEOUT_MS = 5000
+# Expired pending steps (a red card whose department was never chosen, …) are deleted daily, first soon after start.
+PURGE_JOB = "pending-purge"
+PURGE_INTERVAL = timedelta(days=1)
+PURGE_FIRST = timedelta(minutes=5)
 GIL_SWITCH_INTERVAL = 0.001
 
 _DEFAULT: Any = object()
@@ -138,18 +145,34 @@ def _file_base_url(base_url: str) -> str:
 
 
 class TokenRedactingFilter(logging.Filter):
-    """Replaces the bot token with '<token>' in every log record that passes through a handler."""
+    """Replaces the bot token with '<token>' in every log record that passes through a handler: the message, the
+    traceback of a logged exception (PTB's InvalidToken carries the token) and the stack info."""
+
+    _formatter = logging.Formatter()
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
 
+    def _redact(self, text: str) -> str:
+        return text.replace(self.token, "<token>")
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            message = record.getMessage()
-            if self.token in message:
-                record.msg = message.replace(self.token, "<token>")
-                record.args = None
+        if not self.token:
+            return True
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = self._redact(message)
+            record.args = None
+        if record.exc_info and record.exc_info != (None, None, None):
+            # Render the traceback here, redacted, and hand the handler only that text: Formatter.format uses
+            # record.exc_text as it is and renders exc_info only while exc_text is empty.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        if record.stack_info and self.token in record.stack_info:
+            record.stack_info = self._redact(record.stack_info)
         return True
 
 
@@ -260,20 +283,8 @@ def build_application(
 
     app.add_error_handler(on_error)
     for name in handler_modules:
-        module = _import_optional(name)
-        if module is not None:
-            module.add_handlers(app)
+        importlib.import_module(name).add_handlers(app)
     return app
-
-
-def _import_optional(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:  # the feature is not in this build
-            log.info("handler module %s not present; skipped", name)
-            return None
-        raise
 
 
 def registered_commands(app: Application) -> set[str]:
@@ -287,7 +298,8 @@ def registered_commands(app: Application) -> set[str]:
 
 
 async def _post_init(app: Application) -> None:
-    """Set the command menu (carry on if the server refuses), restore and schedule the outbox."""
+    """Set the command menu (carry on if the server refuses), restore and schedule the outbox, schedule the
+    daily purge of expired pending steps."""
     from bot.texts import start as S
 
     services: Services = app.bot_data[SERVICES_KEY]
@@ -304,6 +316,8 @@ async def _post_init(app: Application) -> None:
         log.info("outbox: %d unsaved write(s) from the last run queued", loaded)
     if app.job_queue is not None:
         app.job_queue.run_repeating(_flush_outbox, interval=OUTBOX_FLUSH_SECONDS, first=1, name="outbox-flush")
+        app.job_queue.run_repeating(purge_expired_pending, interval=PURGE_INTERVAL, first=PURGE_FIRST,
+                                    name=PURGE_JOB)
 
 
 async def _flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -313,6 +327,20 @@ async def _flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
         saved = await asyncio.to_thread(services.outbox.flush, services.db)
         if saved:
             services.database_back()
+
+
+async def purge_expired_pending(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete expired pending steps (storage.pending); a database that is down is tried again the next day."""
+    from storage.pending import purge_expired
+
+    services: Services = context.bot_data[SERVICES_KEY]
+    try:
+        purged = await services.run_db(purge_expired)
+    except DatabaseUnavailable as exc:
+        log.warning("pending-step purge skipped: database unavailable (%s)", exc)
+        return
+    if purged:
+        log.info("purged %d expired pending step(s)", purged)
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -340,6 +368,7 @@ __all__ = [
     "build_application",
     "normalize_base_url",
     "protect_logs",
+    "purge_expired_pending",
     "registered_commands",
     "tune_runtime",
 ]

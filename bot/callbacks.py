@@ -40,10 +40,6 @@ def sign(secret: str, user_id: int, prefix: str, *parts: object) -> str:
     return data
 
 
-def prefix_of(data: str | None) -> str:
-    return (data or "").split(SEP, 1)[0]
-
-
 def verify(secret: str, user_id: int, data: str | None, prefix: str, nparts: int | None = None) -> list[str] | None:
     """The parts after the prefix if `data` is a well-formed button of `prefix` issued to `user_id`; else None."""
     if not data or len(data.encode()) > MAX_BYTES:
@@ -68,4 +64,4 @@ def as_int(value: str, minimum: int = 0, maximum: int = 2**62) -> int | None:
     return number if minimum <= number <= maximum else None
 
 
-__all__ = ["MAX_BYTES", "as_int", "prefix_of", "sign", "verify"]
+__all__ = ["MAX_BYTES", "as_int", "sign", "verify"]

@@ -21,14 +21,8 @@ COMMAND_MODULES = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cadrebot", description="政社互动助手 cadrebot")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # feature not present in this build
-                continue
-            raise
-        module.register(subparsers)
+    for name in COMMAND_MODULES:  # a missing module is an error, not a command silently left out
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

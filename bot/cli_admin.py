@@ -1,4 +1,7 @@
-"""`cadrebot admin …`: places, invites, survey links and the demo town."""
+"""`cadrebot admin …`: places, invites, survey links, the demo town and the year-end review.
+
+Exit codes: 0 done, 1 refused or failed (unknown place, database not ready …), 2 bad arguments.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
-ROLE_LABELS = {"cadre": "村/社区干部", "bureau": "民政局/镇街工作人员", "admin": "管理员"}
+from bot.texts import console as C
+
+INVITE_DAYS = (1, 365)  # how long an invite code may be valid, in days
 DEMO_FILE = Path(__file__).resolve().parent.parent / "storage" / "demo_places.yaml"  # storage/demo_places.yaml
 DEMO_TOWN = "DEMO"
 
@@ -39,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     place = p.add_mutually_exclusive_group()
     place.add_argument("--village", help="村/社区代码（干部）")
     place.add_argument("--town", help="镇/街道代码（民政局/镇街工作人员）")
-    p.add_argument("--role", required=True, choices=sorted(ROLE_LABELS), help="cadre, bureau 或 admin")
-    p.add_argument("--days", type=int, default=7, help="有效天数，默认 7")
-    p.set_defaults(func=_guard(_invite))
+    p.add_argument("--role", required=True, choices=sorted(C.ROLE_LABELS), help="cadre, bureau 或 admin")
+    p.add_argument("--days", type=int, default=7, help="有效天数（1 到 365），默认 7")
+    p.set_defaults(func=_guard(_invite, check=_check_invite))
 
     p = sub.add_parser("survey-link", help="居民满意度问卷链接: survey-link --village CODE")
     p.add_argument("--village", required=True)
@@ -50,13 +55,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("seed-demo", help="创建演示镇 DEMO 示范镇及 3 个村社区（可重复执行），并打印邀请码")
     p.set_defaults(func=_guard(_seed_demo, migrate=True))
 
+    p = sub.add_parser("year-end", help="年终评估: 把一个镇/街道各村社区已确认的红牌候选纳入年终评估，按部门汇总")
+    p.add_argument("--town", required=True, help="镇/街道代码")
+    p.add_argument("--period", help="评估年度（四位年份），默认今年")
+    p.set_defaults(func=_guard(_year_end, check=_check_year_end))
+
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
-def _guard(handler: Callable, *, migrate: bool = False) -> Callable[[argparse.Namespace], int]:
-    """Open the database, run the command in one transaction, and turn domain errors into messages."""
+def _guard(handler: Callable, *, migrate: bool = False,
+           check: Callable[[argparse.Namespace], str | None] | None = None) -> Callable[[argparse.Namespace], int]:
+    """Check the arguments (`check` returns what is wrong: exit code 2), open the database, run the command in one
+    transaction, and turn domain errors into messages."""
 
     def run(args: argparse.Namespace) -> int:
+        problem = check(args) if check is not None else None
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
         from bot.settings import Settings
         from storage.db import Database, redacted_url, translate_errors
         from storage.errors import (
@@ -74,10 +90,7 @@ def _guard(handler: Callable, *, migrate: bool = False) -> Callable[[argparse.Na
                 if migrate:
                     upgrade(settings)
                 elif current_revision(settings) != head_revision():
-                    print(
-                        f"数据库 {redacted_url(settings.database_url)} 尚未建表或需要升级，请先运行: cadrebot db upgrade",
-                        file=sys.stderr,
-                    )
+                    print(C.ADMIN_DB_NOT_READY.format(url=redacted_url(settings.database_url)), file=sys.stderr)
                     return 1
             db = Database(settings)
             try:
@@ -86,17 +99,17 @@ def _guard(handler: Callable, *, migrate: bool = False) -> Callable[[argparse.Na
             finally:
                 db.dispose()
         except NotFound as error:
-            label = {"town": "镇/街道", "village": "村/社区"}.get(error.kind, error.kind)
-            print(f"找不到{label}: {error.key}", file=sys.stderr)
+            label = C.PLACE_LABELS.get(error.kind, error.kind)
+            print(C.ADMIN_NOT_FOUND.format(label=label, key=error.key), file=sys.stderr)
         except AlreadyExists as error:
-            label = {"town": "镇/街道", "village": "村/社区"}.get(error.kind, error.kind)
-            print(f"{label} {error.key} 已存在", file=sys.stderr)
+            label = C.PLACE_LABELS.get(error.kind, error.kind)
+            print(C.ADMIN_EXISTS.format(label=label, key=error.key), file=sys.stderr)
         except InvalidInput as error:
-            print(f"输入有误: {error}", file=sys.stderr)
+            print(C.ADMIN_INVALID.format(error=error), file=sys.stderr)
         except DatabaseUnavailable as error:
-            print(f"数据库不可用，请稍后重试: {error}", file=sys.stderr)
+            print(C.ADMIN_DB_DOWN.format(error=error), file=sys.stderr)
         except StorageError as error:
-            print(f"失败: {error}", file=sys.stderr)
+            print(C.ADMIN_FAILED.format(error=error), file=sys.stderr)
         return 1
 
     return run
@@ -106,7 +119,7 @@ def _add_town(args, session, settings) -> int:
     from storage.places import add_town
 
     town = add_town(session, args.code, args.name)
-    print(f"已新增镇/街道 {town.code} {town.name}")
+    print(C.TOWN_ADDED.format(code=town.code, name=town.name))
     return 0
 
 
@@ -114,7 +127,8 @@ def _add_village(args, session, settings) -> int:
     from storage.places import add_village
 
     village = add_village(session, args.code, args.name, args.town)
-    print(f"已新增村/社区 {village.code} {village.name}（{village.town.code} {village.town.name}）")
+    print(C.VILLAGE_ADDED.format(code=village.code, name=village.name, town_code=village.town.code,
+                                 town_name=village.town.name))
     return 0
 
 
@@ -122,7 +136,7 @@ def _import_places(args, session, settings) -> int:
     from storage.places import import_places
 
     report = import_places(session, args.file)
-    print(f"已导入 {args.file}: {report.summary()}")
+    print(C.PLACES_IMPORTED.format(file=args.file, summary=_summary(report)))
     return 0
 
 
@@ -131,12 +145,18 @@ def _list_places(args, session, settings) -> int:
 
     towns = list_towns(session)
     if not towns:
-        print("还没有镇/街道。可运行 cadrebot admin seed-demo 或 cadrebot admin import-places FILE")
+        print(C.NO_PLACES)
     for town in towns:
-        print(f"{town.code}\t{town.name}")
+        print(C.PLACE_TOWN_LINE.format(code=town.code, name=town.name))
         for village in town.villages:
-            print(f"  {village.code}\t{village.name}")
+            print(C.PLACE_VILLAGE_LINE.format(code=village.code, name=village.name))
     return 0
+
+
+def _summary(report) -> str:
+    return C.IMPORT_SUMMARY.format(towns_created=report.towns_created, towns_updated=report.towns_updated,
+                                   villages_created=report.villages_created,
+                                   villages_updated=report.villages_updated, unchanged=report.unchanged)
 
 
 def _print_invite(invite, settings) -> None:
@@ -144,20 +164,24 @@ def _print_invite(invite, settings) -> None:
     from storage.timeutil import local_now
 
     place = invite.village or invite.town
-    where = f" · {place.code} {place.name}" if place is not None else ""
+    where = C.INVITE_PLACE.format(code=place.code, name=place.name) if place is not None else ""
     expires = local_now(invite.expires_at, settings.timezone).strftime("%Y-%m-%d %H:%M")
-    print(f"邀请码: {invite.code}")
-    print(f"链接: {invite_link(settings.bot_username, invite.code)}")
-    print(f"  {ROLE_LABELS[invite.role]}{where}；有效至 {expires}（{settings.timezone}），只能使用一次。")
-    print(f"  也可以在机器人里发送: /register {invite.code}")
+    print(C.INVITE_CODE.format(code=invite.code))
+    print(C.INVITE_LINK.format(link=invite_link(settings.bot_username, invite.code)))
+    print(C.INVITE_TERMS.format(role=C.ROLE_LABELS[invite.role], place=where, expires=expires, tz=settings.timezone))
+    print(C.INVITE_REGISTER.format(code=invite.code))
+
+
+def _check_invite(args) -> str | None:
+    low, high = INVITE_DAYS
+    if not low <= args.days <= high:
+        return C.INVITE_DAYS_RANGE.format(low=low, high=high, days=args.days)
+    return None
 
 
 def _invite(args, session, settings) -> int:
     from storage.members import issue_invite
 
-    if args.days < 1:
-        print("输入有误: --days 至少为 1", file=sys.stderr)
-        return 1
     invite = issue_invite(
         session, role=args.role, village_code=args.village, town_code=args.town, ttl=timedelta(days=args.days)
     )
@@ -171,7 +195,7 @@ def _survey_link(args, session, settings) -> int:
 
     village = require_village(session, args.village)
     print(survey_link(settings.bot_username, village.code))
-    print(f"  {village.code} {village.name} 居民满意度问卷（匿名）。可印成二维码张贴。")
+    print(C.SURVEY_LINK_NOTE.format(code=village.code, name=village.name))
     return 0
 
 
@@ -181,15 +205,47 @@ def _seed_demo(args, session, settings) -> int:
 
     report = import_places(session, DEMO_FILE)
     villages = list_villages(session, DEMO_TOWN)
-    print(f"演示数据就绪: {DEMO_TOWN} 示范镇，{len(villages)} 个村/社区（{report.summary()}）")
+    print(C.DEMO_READY.format(town=DEMO_TOWN, n=len(villages), summary=_summary(report)))
     for village in villages:
-        print(f"  {village.code}\t{village.name}")
+        print(C.PLACE_VILLAGE_LINE.format(code=village.code, name=village.name))
     print()
-    print(f"【干部】{villages[0].name}:")
+    print(C.DEMO_CADRE.format(village=villages[0].name))
     _print_invite(issue_invite(session, role="cadre", village_code=villages[0].code), settings)
     print()
-    print("【民政局/镇街】示范镇:")
+    print(C.DEMO_BUREAU)
     _print_invite(issue_invite(session, role="bureau", town_code=DEMO_TOWN), settings)
     print()
-    print(f"【居民问卷】{villages[0].name}: {survey_link(settings.bot_username, villages[0].code)}")
+    print(C.DEMO_SURVEY.format(village=villages[0].name, link=survey_link(settings.bot_username, villages[0].code)))
+    return 0
+
+
+def _check_year_end(args) -> str | None:
+    from storage.redcards import PERIOD_RE
+
+    if args.period is not None and not PERIOD_RE.match(args.period.strip()):
+        return C.YEAR_END_BAD_PERIOD.format(period=args.period)
+    return None
+
+
+def _year_end(args, session, settings) -> int:
+    """Include the town's confirmed red cards of the period in the year-end review; a summary per department."""
+    from storage.audit import CLI_ACTOR
+    from storage.redcards import evaluation_period, include_year_end
+
+    period = (args.period or "").strip() or evaluation_period(tz=settings.timezone)
+    result = include_year_end(session, args.town, period, CLI_ACTOR)
+    names = {"town": result.town.name, "code": result.town.code, "period": result.period}
+    if not result.included:
+        print(C.YEAR_END_NOTHING.format(**names))
+    else:
+        print(C.YEAR_END_DONE.format(n=len(result.included), **names))
+        per_department: dict[str, list[int]] = {}
+        for card in result.included:
+            cards_times = per_department.setdefault(card.department, [0, 0])
+            cards_times[0] += 1
+            cards_times[1] += card.count
+        for department, (cards, times) in sorted(per_department.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])):
+            print(C.YEAR_END_DEPARTMENT.format(department=department, cards=cards, times=times))
+    if result.unconfirmed:
+        print(C.YEAR_END_UNCONFIRMED.format(n=result.unconfirmed))
     return 0

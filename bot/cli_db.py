@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.texts import console as C
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="数据库：建表与升级 (Alembic)")
@@ -32,9 +34,9 @@ def _upgrade(args: argparse.Namespace) -> int:
             upgrade(settings, args.revision)
             revision = current_revision(settings)
     except DatabaseUnavailable as error:
-        print(f"无法连接数据库 {redacted_url(settings.database_url)}: {error}", file=sys.stderr)
+        print(C.DB_UNREACHABLE.format(url=redacted_url(settings.database_url), error=error), file=sys.stderr)
         return 1
-    print(f"数据库已升级到版本 {revision}: {redacted_url(settings.database_url)}")
+    print(C.DB_UPGRADED.format(revision=revision, url=redacted_url(settings.database_url)))
     return 0
 
 
@@ -49,9 +51,9 @@ def _current(args: argparse.Namespace) -> int:
         with translate_errors():
             revision = current_revision(settings)
     except DatabaseUnavailable as error:
-        print(f"无法连接数据库: {error}", file=sys.stderr)
+        print(C.DB_UNREACHABLE_SHORT.format(error=error), file=sys.stderr)
         return 1
     head = head_revision()
-    state = "最新" if revision == head else f"需要升级到 {head}（运行 cadrebot db upgrade）"
-    print(f"当前版本: {revision or '未建表'}；{state}")
+    state = C.DB_LATEST if revision == head else C.DB_NEEDS_UPGRADE.format(head=head)
+    print(C.DB_CURRENT.format(revision=revision or C.DB_NO_TABLES, state=state))
     return 0 if revision == head else 1

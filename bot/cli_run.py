@@ -8,7 +8,7 @@ import logging
 import sys
 from urllib.parse import urlparse
 
-from bot.settings import Settings
+from bot.settings import Settings, with_persistent_secret
 from bot.texts import start as S
 
 
@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def webhook_secret(settings: Settings) -> str:
-    """The X-Telegram-Bot-Api-Secret-Token Telegram sends with every update (derived from CADREBOT_SECRET)."""
+    """The X-Telegram-Bot-Api-Secret-Token Telegram sends with every update (derived from the bot's secret:
+    CADREBOT_SECRET, or the one `cadrebot run` keeps in <data_dir>/secret)."""
     return hashlib.sha256(f"webhook|{settings.secret}|{settings.bot_token}".encode()).hexdigest()[:48]
 
 
@@ -49,6 +50,8 @@ def run_bot(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    # Polling and webhook alike: survey keys (and the webhook's secret token) never rest on the public default.
+    settings = with_persistent_secret(settings)
     app = build_application(settings, kb=kb)
     tune_runtime()
     from telegram import Update

@@ -33,11 +33,17 @@ MAX_ENTRIES = 10_000
 
 
 def _replay_check_log(session: Any, data: dict[str, Any]) -> None:
+    """Save the check with the village and member it was made for; one of them removed meanwhile is left empty
+    (the check itself is still kept)."""
     from storage.checklog import log_check
+    from storage.models import Member, Village
 
     kwargs = dict(data)
     if kwargs.get("now"):
         kwargs["now"] = datetime.fromisoformat(kwargs["now"])
+    for key, model in (("village_id", Village), ("member_id", Member)):
+        if kwargs.get(key) is not None and session.get(model, kwargs[key]) is None:
+            kwargs[key] = None
     log_check(session, **kwargs)
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The secret a fresh checkout has; it is public (it is in this file), so `cadrebot run` never uses it.
+DEFAULT_SECRET = "cadrebot-dev-secret-change-me"
+SECRET_FILE = "secret"
 
 
 def _env(name: str, default: str) -> str:
@@ -24,8 +32,9 @@ class Settings:
     profile: str = field(default_factory=lambda: _env("CADREBOT_PROFILE", "taicang"))
     agreement: str = field(default_factory=lambda: _env("CADREBOT_AGREEMENT", "demo"))
     knowledge_dir: str = field(default_factory=lambda: _env("CADREBOT_KNOWLEDGE_DIR", ""))
-    # HMAC key for residents' anonymous survey keys; must be set in production.
-    secret: str = field(default_factory=lambda: _env("CADREBOT_SECRET", "cadrebot-dev-secret-change-me"))
+    # HMAC key for residents' anonymous survey keys (and button signatures). When it is not set, `cadrebot run`
+    # generates one and keeps it in <data_dir>/secret (see with_persistent_secret).
+    secret: str = field(default_factory=lambda: _env("CADREBOT_SECRET", DEFAULT_SECRET))
     timezone: str = field(default_factory=lambda: _env("CADREBOT_TZ", "Asia/Shanghai"))
     survey_period: str = field(default_factory=lambda: _env("CADREBOT_SURVEY_PERIOD", "monthly"))
     # Comma-separated aspect codes (code:名称 adds one); empty means the eight aspects of the founding documents.
@@ -45,11 +54,43 @@ class Settings:
         return self.data_dir / "cache"
 
     def __repr__(self) -> str:  # never print the token or the secret
-        return f"Settings(data_dir={self.data_dir!s}, database_url={_redact(self.database_url)}, profile={self.profile})"
+        from storage.db import redacted_url  # here, not at the top: storage.db imports this module
+
+        return f"Settings(data_dir={self.data_dir!s}, database_url={redacted_url(self.database_url)}, profile={self.profile})"
 
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+def with_persistent_secret(settings: Settings) -> Settings:
+    """Settings whose secret is not the public default: an explicit CADREBOT_SECRET is kept as it is; otherwise
+    the secret in <data_dir>/secret, generated (random, file mode 600) on the first call and read on every later
+    one, so that residents' anonymous survey keys stay the same across restarts and cannot be recomputed by
+    anyone who knows the default."""
+    if settings.secret and settings.secret != DEFAULT_SECRET:
+        return settings
+    path = Path(settings.data_dir) / SECRET_FILE
+    secret = _read_secret(path)
+    if secret:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return replace(settings, secret=secret)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        secret = _read_secret(path)
+        if secret:  # another process wrote it a moment ago
+            return replace(settings, secret=secret)
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)  # empty: left by an interrupted start, never used
+        os.fchmod(fd, 0o600)
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    log.warning("CADREBOT_SECRET is not set: generated a random secret in %s (keep it with the database; "
+                "survey answers are keyed by it)", path)
+    return replace(settings, secret=secret)
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""

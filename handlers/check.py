@@ -35,11 +35,10 @@ from bot import callbacks
 from bot.app import registered_commands
 from bot.services import MemberCache, Services, get_services
 from bot.texts import bot_check as B
-from bot.texts import check as T
 from bot.texts import errors as E
 from handlers.common import Who, answer, edit, who_is
 from handlers.errors import quote
-from knowledge.model import FORBIDDEN_VERDICTS, VERDICT_OF_LIST, CheckResult, Item
+from knowledge.model import FORBIDDEN_VERDICTS, CheckResult, Item
 from storage import checklog, pending, redcards
 from storage.errors import DatabaseUnavailable, InvalidInput, NotFound, NotPermitted
 from storage.models import NO_ITEM, PendingAction, utcnow
@@ -92,7 +91,12 @@ async def answer_check(update: Update, context: ContextTypes.DEFAULT_TYPE, text:
     try:
         who, check_id = await _log(services, user_id, record, now)
     except DatabaseUnavailable:
-        queued = services.outbox.put("check_log", {**record, "now": now.isoformat()})
+        # Save it later under the cadre's village (for the digest) if the member cache knows who this is.
+        known = services.members.get(user_id)
+        who = known if known is not MemberCache.MISSING else None
+        queued = services.outbox.put("check_log", {**record, "now": now.isoformat(),
+                                                   "village_id": who.village_id if who else None,
+                                                   "member_id": who.member_id if who else None})
         lines = [result.reply, B.NOTE_NOT_SAVED_LATER if queued else B.NOTE_NOT_SAVED]
         await message.reply_text("\n".join([note, *lines] if note else lines))
         return
@@ -270,8 +274,10 @@ async def on_candidate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if item_is_forbidden(item) and may_record_red_cards(who):
         rows.append([InlineKeyboardButton(B.BTN_RED_CARD, callback_data=callbacks.sign(secret, user_id, "rc", check_id, index))])
     rows.append(feedback_row(secret, user_id, check_id, None))
+    chosen = services.kb.answer_for_item(item.id)  # the knowledge base's own answer, as if the check had found it
     await answer(query, B.CANDIDATE_ANSWER)
-    await query.message.reply_text(item_answer(item), reply_markup=InlineKeyboardMarkup(rows))
+    await query.message.reply_text("\n".join([B.CANDIDATE_CHOSEN_HEAD, chosen.reply]),
+                                   reply_markup=InlineKeyboardMarkup(rows))
 
 
 def _own_check(session: Any, user_id: int, check_id: int) -> tuple[Who | None, str]:
@@ -287,24 +293,6 @@ def _own_check(session: Any, user_id: int, check_id: int) -> tuple[Who | None, s
 def item_is_forbidden(item: Item) -> bool:
     """Work a committee may refuse: restricted items, certificates, and B items left out of the town's agreement."""
     return item.list in ("restricted", "certificate") or (item.list == "assist" and not item.enabled)
-
-
-def item_answer(item: Item) -> str:
-    """The answer for one chosen item: verdict, item, what to do."""
-    verdict = VERDICT_OF_LIST[item.list]
-    lines = [B.CANDIDATE_CHOSEN_HEAD]
-    if item.list == "assist" and not item.enabled:
-        lines.append(T.NOT_IN_AGREEMENT.format(id=item.id, title=item.title))
-        lines.append(T.ACTION["unlisted"])
-        return "\n".join(lines)
-    lines.append(T.HEADLINE[verdict])
-    lines.append(T.ITEM_LINE.format(id=item.id, title=item.title, list_name=T.LIST_NAME[item.list]))
-    if verdict == "certificate_refused":
-        lines.append(T.ACTION["certificate_refused"].format(issuer=item.issuer) if item.issuer
-                     else T.ACTION["certificate_refused_no_issuer"])
-    else:
-        lines.append(T.ACTION[verdict])
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------- red cards
@@ -603,4 +591,4 @@ def add_handlers(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_stray_button))  # last in group 0: only what nobody else took
 
 
-__all__ = ["add_handlers", "answer_check", "answer_keyboard", "item_answer", "item_is_forbidden", "red_card_draft"]
+__all__ = ["add_handlers", "answer_check", "answer_keyboard", "item_is_forbidden", "red_card_draft"]

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from telegram import CallbackQuery, Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
 
+from bot.texts import errors as E
 from storage.members import get_member
 from storage.models import Member
 
@@ -72,8 +75,17 @@ async def edit(query: CallbackQuery, text: str | None = None, reply_markup=None)
         return False
 
 
-def user_id_of(update: Update) -> int | None:
-    return update.effective_user.id if update.effective_user is not None else None
+def in_group(query: CallbackQuery) -> bool:
+    """A button pressed under a message in a group or channel (not the user's private chat with the bot)."""
+    return query.message is not None and query.message.chat.type != ChatType.PRIVATE
 
 
-__all__ = ["Who", "answer", "edit", "user_id_of", "who_is"]
+async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command (or button) whose answer is for the member alone, used in a group: point to the private chat."""
+    if update.callback_query is not None:
+        await answer(update.callback_query, E.PRIVATE_ONLY, alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(E.PRIVATE_ONLY)
+
+
+__all__ = ["Who", "answer", "edit", "in_group", "private_only", "who_is"]

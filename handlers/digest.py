@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler, ContextTypes, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.digest import delivery
@@ -36,6 +36,7 @@ from bot.digest.text import render_messages
 from bot.digest.weeks import Week, parse_time
 from bot.services import Services, get_services
 from bot.texts import digest as T
+from handlers.common import private_only
 from storage import digests as store
 from storage.errors import DatabaseUnavailable
 from storage.members import get_member
@@ -322,9 +323,11 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def add_handlers(app: Application) -> None:
-    app.add_handler(CommandHandler("subscribe", subscribe_command))
-    app.add_handler(CommandHandler("unsubscribe", unsubscribe_command))
-    app.add_handler(CommandHandler("digest", digest_command))
+    private = filters.ChatType.PRIVATE  # a digest is never posted into a group residents can read
+    app.add_handler(CommandHandler(["subscribe", "unsubscribe", "digest"], private_only, filters=~private))
+    app.add_handler(CommandHandler("subscribe", subscribe_command, filters=private))
+    app.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=private))
+    app.add_handler(CommandHandler("digest", digest_command, filters=private))
     schedule_jobs(app)
 
 

@@ -1,5 +1,8 @@
 """/redcards: a cadre's own village's red-card candidates (confirm / withdraw), a bureau member's town (read-only).
 
+Only in the private chat with the bot: in a group (where residents read along) the command and its buttons get a
+short note pointing to the private chat, and nothing is listed.
+
 Buttons (signed for the user, see bot.callbacks):
     rp:<page>                 another page
     rk:<card>:c|w:<page>      confirm / withdraw a card, then show that page again
@@ -11,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, filters
 
 from bot import callbacks
 from bot.services import Services, get_services
 from bot.texts import errors as E
 from bot.texts import redcards as R
-from handlers.common import answer, edit, who_is
+from handlers.common import answer, edit, in_group, private_only, who_is
 from handlers.errors import quote
 from storage import redcards
 from storage.errors import DatabaseUnavailable, InvalidTransition, NotFound, NotPermitted
@@ -53,6 +56,9 @@ async def on_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """◀ / ▶ under a listing."""
     query = update.callback_query
     services = get_services(context)
+    if in_group(query):
+        await private_only(update, context)
+        return
     parts = callbacks.verify(services.settings.secret, query.from_user.id, query.data, "rp", 1)
     page = callbacks.as_int(parts[0], 0, MAX_PAGE) if parts else None
     if page is None:
@@ -71,6 +77,9 @@ async def on_decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """确认 / 撤回 a card, then show the page again."""
     query = update.callback_query
     services = get_services(context)
+    if in_group(query):
+        await private_only(update, context)
+        return
     parts = callbacks.verify(services.settings.secret, query.from_user.id, query.data, "rk", 3)
     card_id = callbacks.as_int(parts[0], 1) if parts else None
     page = callbacks.as_int(parts[2], 0, MAX_PAGE) if parts else None
@@ -169,8 +178,10 @@ def card_line(services: Services, n: int, card: RedCard) -> str:
 
 
 def add_handlers(app: Application) -> None:
-    """Register /redcards and its buttons."""
-    app.add_handler(CommandHandler("redcards", red_cards))
+    """Register /redcards (private chats; a group gets a pointer to the private chat) and its buttons."""
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("redcards", red_cards, filters=private))
+    app.add_handler(CommandHandler("redcards", private_only, filters=~private))
     app.add_handler(CallbackQueryHandler(on_page, pattern=r"^rp:"))
     app.add_handler(CallbackQueryHandler(on_decide, pattern=r"^rk:"))
 

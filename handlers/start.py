@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-from types import ModuleType
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
@@ -14,6 +12,7 @@ from bot.texts import errors as E
 from bot.texts import start as S
 from handlers.common import Who, who_is
 from handlers.errors import quote
+from handlers.survey import begin_survey
 from storage.errors import DatabaseUnavailable, InviteRejected
 from storage.members import SURVEY_START_PREFIX, redeem_invite
 
@@ -25,11 +24,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start: a survey link (s_<village>), an invite code, or the welcome."""
     payload = context.args[0] if context.args else ""
     if payload.startswith(SURVEY_START_PREFIX):
-        survey = _survey_module()
-        if survey is None:
-            await update.effective_message.reply_text(S.SURVEY_UNAVAILABLE)
-            return
-        await survey.begin_survey(update, context, payload[len(SURVEY_START_PREFIX):])
+        await begin_survey(update, context, payload[len(SURVEY_START_PREFIX):])
         return
     if payload:
         await _register(update, context, payload)
@@ -101,16 +96,6 @@ def registered_text(who: Who) -> str:
     if who.role == "bureau":
         return S.REGISTERED_BUREAU.format(town=who.town_name)
     return S.REGISTERED_ADMIN
-
-
-def _survey_module() -> ModuleType | None:
-    try:
-        module = importlib.import_module("handlers.survey")
-    except ModuleNotFoundError as exc:
-        if exc.name == "handlers.survey":
-            return None
-        raise
-    return module if hasattr(module, "begin_survey") else None
 
 
 def add_handlers(app: Application) -> None:

@@ -179,12 +179,6 @@ class ImportReport:
     villages_updated: int = 0
     unchanged: int = 0
 
-    def summary(self) -> str:
-        return (
-            f"镇/街道: 新增 {self.towns_created}, 更新 {self.towns_updated}; "
-            f"村/社区: 新增 {self.villages_created}, 更新 {self.villages_updated}; 未变 {self.unchanged}"
-        )
-
 
 def read_places_file(path: str | Path) -> list[PlaceRow]:
     """Read a YAML (.yaml/.yml) or CSV (.csv) places file; InvalidInput on a malformed file."""

@@ -1,12 +1,14 @@
 """Red-card candidates (红牌候选): record-or-increment, listing, status changes with permission checks, timeline.
 
-Status: candidate -> confirmed | withdrawn; confirmed -> withdrawn | included (year-end review).
+Status: candidate -> confirmed | withdrawn; confirmed -> withdrawn | included (year-end review: a bureau member or
+admin per card, or `include_year_end` for all of a town's confirmed cards of a year, e.g. from the command line).
 One row per (village, department, item, period); the same again increments `count` (race-safe on both
 databases: INSERT … ON CONFLICT DO NOTHING, then UPDATE count = count + 1).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
@@ -15,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage._sql import upsert_insert
+from storage.audit import CLI_ACTOR, log_action
 from storage.errors import InvalidInput, InvalidTransition, NotFound, NotPermitted
 from storage.models import (
     NO_ITEM,
@@ -24,12 +27,15 @@ from storage.models import (
     Member,
     RedCard,
     RedCardEvent,
+    Town,
     Village,
     utcnow,
 )
+from storage.places import require_town
 from storage.timeutil import DEFAULT_TZ, local_date
 
 DEFAULT_PAGE_SIZE = 5
+PERIOD_RE = re.compile(r"^\d{4}$")
 DEPARTMENT_MAX = 100
 TASK_TEXT_MAX = 2000
 ACTIVE_STATUSES = ("candidate", "confirmed", "included")
@@ -249,10 +255,26 @@ def withdraw_red_card(
 
 
 def include_red_card(
-    session: Session, card_id: int, actor: Member, *, note: str | None = None, now: datetime | None = None
+    session: Session, card_id: int, actor: Member | str, *, note: str | None = None, now: datetime | None = None
 ) -> RedCard:
-    """confirmed -> included (year-end review). Bureau of the town or admin only."""
-    return _transition(session, card_id, actor, "included", can_include, note, now)
+    """confirmed -> included (year-end review). `actor`: a bureau member of the card's town or an admin, or the
+    command line (storage.audit.CLI_ACTOR, i.e. whoever runs `cadrebot admin` on the server). The timeline gets
+    an 'included' event (no member for the command line) and the audit log an 'include_red_card' entry."""
+    if isinstance(actor, Member):
+        allowed = can_include
+    elif actor == CLI_ACTOR:
+        allowed = _anyone
+    else:
+        raise NotPermitted("您无权更改这条红牌候选")
+    card = _transition(session, card_id, actor, "included", allowed, note, now)
+    log_action(session, actor, "include_red_card",
+               {"red_card_id": card.id, "village": card.village.code, "department": card.department,
+                "item_id": card.item_id, "period": card.period}, now=now)
+    return card
+
+
+def _anyone(actor: object, card: RedCard) -> bool:
+    return True
 
 
 def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
@@ -272,9 +294,60 @@ def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
     session.refresh(card)
     if changed is None:
         raise InvalidTransition(card.status, wanted)
-    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor.id, action=wanted, at=now, note=note))
+    actor_id = actor.id if isinstance(actor, Member) else None
+    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor_id, action=wanted, at=now, note=note))
     session.flush()
     return card
+
+
+@dataclass(frozen=True)
+class YearEndResult:
+    """What `include_year_end` did: the cards now included, and how many are still waiting for their cadre."""
+
+    town: Town
+    period: str
+    included: list[RedCard]
+    unconfirmed: int
+
+
+def include_year_end(
+    session: Session, town_code: str, period: str, actor: Member | str = CLI_ACTOR, *, note: str | None = None,
+    now: datetime | None = None,
+) -> YearEndResult:
+    """Include every confirmed red card of the town's villages in `period` ('2026') in the year-end review.
+
+    Cards still 'candidate' stay as they are (their cadre has not confirmed them) and are counted in
+    `unconfirmed`. NotFound for an unknown town, InvalidInput for a malformed period, NotPermitted for a member who
+    may not include this town's cards. Running it again includes nothing more. Audit log: one
+    'include_red_card' entry per card and one 'include_year_end' entry for the run.
+    """
+    period = (period or "").strip()
+    if not PERIOD_RE.match(period):
+        raise InvalidInput("评估年度应为四位年份，例如 2026")
+    town = require_town(session, town_code)
+    if isinstance(actor, Member) and not (
+        actor.role == ROLE_ADMIN or (actor.role == ROLE_BUREAU and actor.town_id == town.id)
+    ):
+        raise NotPermitted("您无权更改这个镇(街道)的红牌候选")
+    in_town = RedCard.village_id.in_(select(Village.id).where(Village.town_id == town.id))
+    confirmed = session.scalars(
+        select(RedCard.id).where(in_town, RedCard.period == period, RedCard.status == "confirmed").order_by(RedCard.id)
+    ).all()
+    now = now or utcnow()
+    included: list[RedCard] = []
+    for card_id in confirmed:
+        try:
+            included.append(include_red_card(session, card_id, actor, note=note, now=now))
+        except InvalidTransition:  # withdrawn by its cadre a moment ago
+            continue
+    unconfirmed = session.scalar(
+        select(func.count()).select_from(RedCard).where(in_town, RedCard.period == period,
+                                                        RedCard.status == "candidate")
+    ) or 0
+    log_action(session, actor, "include_year_end",
+               {"town": town.code, "period": period, "included": len(included), "unconfirmed": unconfirmed},
+               now=now)
+    return YearEndResult(town=town, period=period, included=included, unconfirmed=unconfirmed)
 
 
 def timeline(session: Session, card_id: int) -> list[RedCardEvent]:
@@ -292,6 +365,7 @@ __all__ = [
     "RecordResult",
     "RedCardPage",
     "TRANSITIONS",
+    "YearEndResult",
     "can_decide",
     "can_include",
     "can_view",
@@ -299,6 +373,7 @@ __all__ = [
     "evaluation_period",
     "get_red_card",
     "include_red_card",
+    "include_year_end",
     "list_red_cards",
     "list_town_red_cards",
     "record_red_card",

@@ -50,7 +50,6 @@ DEFAULT_ASPECTS: tuple[Aspect, ...] = (
     Aspect("overall", "社区综合评价"),
 )
 
-SCORE_LABELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "一般", 2: "不满意", 1: "很不满意"}
 
 
 def configured_aspects(spec: str | None = None) -> tuple[Aspect, ...]:
@@ -361,7 +360,6 @@ __all__ = [
     "DRAFT_STAGES",
     "GRANULARITIES",
     "PeriodSpec",
-    "SCORE_LABELS",
     "configured_aspects",
     "current_period",
     "delete_draft",

@@ -10,6 +10,9 @@
 
 Updates are built as the JSON Telegram would send and parsed with `Update.de_json`, so handlers see exactly
 what they would see in production. Everything the bot sends goes through the offline `RecordingRequest`.
+
+The same user writing in a group (where residents read along): `group = alice.in_group(-100123, "东湖村居民群")`;
+`group.replies` are then the bot's messages in that group.
 """
 
 from __future__ import annotations
@@ -33,20 +36,30 @@ class NoSuchButton(AssertionError):
 
 
 class Chat:
-    """One user in a private chat with the bot."""
+    """One user in a private chat with the bot (or, with chat_id and chat_type, in a group)."""
 
     def __init__(self, app: Application, transport: RecordingRequest, user_id: int, first_name: str = "测试用户",
-                 username: str | None = None, language_code: str = "zh-hans") -> None:
+                 username: str | None = None, language_code: str = "zh-hans", *, chat_id: int | None = None,
+                 chat_type: str = "private", title: str | None = None) -> None:
         self.app = app
         self.transport = transport
         self.user_id = user_id
-        self.chat_id = user_id  # a private chat has the user's id
+        self.chat_id = user_id if chat_id is None else chat_id  # a private chat has the user's id
+        self.chat_type = chat_type
+        self.title = title
         self.user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name,
                                      "language_code": language_code}
         if username:
             self.user["username"] = username
         self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery params for this user's presses
         self.sent_by_user: list[dict[str, Any]] = []
+
+    def in_group(self, chat_id: int, title: str = "测试群", chat_type: str = "supergroup") -> Chat:
+        """The same user writing in a group chat (ids of groups are negative) that the bot is a member of."""
+        if chat_id >= 0 or chat_type not in ("group", "supergroup"):
+            raise ValueError("a group chat has a negative id and type 'group' or 'supergroup'")
+        return Chat(self.app, self.transport, self.user_id, self.user["first_name"], self.user.get("username"),
+                    self.user.get("language_code", "zh-hans"), chat_id=chat_id, chat_type=chat_type, title=title)
 
     # ------------------------------------------------------------------ what the user does
 
@@ -104,7 +117,7 @@ class Chat:
         if message is not None:
             msg = message.to_api(self.transport.bot)
         else:
-            msg = {"message_id": message_id, "date": int(time.time()), "chat": {"id": self.chat_id, "type": "private"},
+            msg = {"message_id": message_id, "date": int(time.time()), "chat": self._chat(),
                    "from": self.transport.bot, "text": "…"}
         query = {"id": str(next(_query_ids)), "from": self.user, "chat_instance": f"ci{self.chat_id}",
                  "message": msg, "data": data}
@@ -147,11 +160,16 @@ class Chat:
 
     # ------------------------------------------------------------------ plumbing
 
+    def _chat(self) -> dict[str, Any]:
+        if self.chat_type == "private":
+            return {"id": self.chat_id, "type": "private", "first_name": self.user["first_name"]}
+        return {"id": self.chat_id, "type": self.chat_type, "title": self.title or "测试群"}
+
     def _message(self, **fields: Any) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": next(_message_ids),
             "date": int(time.time()),
-            "chat": {"id": self.chat_id, "type": "private", "first_name": self.user["first_name"]},
+            "chat": self._chat(),
             "from": self.user,
         }
         message.update(fields)

@@ -13,7 +13,9 @@ BUTTON_NOT_YOURS = "这个按钮不是给您的。"
 BUTTON_INVALID = "无法识别这个按钮。"
 
 RATE_LIMITED = "您发得太快了，请 {seconds} 秒后再试。刚才这条没有处理：「{text}」"
-RATE_LIMITED_SHORT = "操作太频繁，请 {seconds} 秒后再试。"
+
+# Red cards and digests are for the member alone: never shown in a group chat residents can read.
+PRIVATE_ONLY = "请在与机器人的私聊中使用此命令。"
 
 NOT_TEXT = "我只能看懂文字。语音请先转成文字，图片请把里面的任务用一句话写出来。"
 

@@ -63,9 +63,6 @@ INVITE_REFUSED = {
     "used": "该邀请码已被使用过，每个邀请码只能用一次。请向管理员索取新的邀请码。",
     "expired": "该邀请码已过期，请向管理员索取新的邀请码。",
 }
-REGISTER_TOO_LONG = "邀请码格式不对（应为 8 位字母和数字）。请核对后重试：/register 邀请码"
-
-SURVEY_UNAVAILABLE = "问卷功能暂未开放，请稍后再试。"
 
 # `cadrebot run` (printed on the deployer's console)
 RUN_NO_TOKEN = "未设置 TELEGRAM_BOT_TOKEN，改为打开本地对话（cadrebot chat）；设置令牌后再运行即可启动 Telegram 机器人。"

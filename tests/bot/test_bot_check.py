@@ -12,7 +12,11 @@ from tests.bot.conftest import CADRE2_ID, RESIDENT_ID, register
 FORBIDDEN = "街道让我们收医保的钱还要排名"          # restricted (C20), from 街道办事处
 CERTIFICATE = "派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系"  # certificate_refused (P1)
 ASSIST = "低保入户算吗"                              # assist (B1)
-UNCLEAR = "上面让我们搞一下那个收钱排名的事"  # answered "unclear" with three candidates (see AmbiguousKB)
+# Short phrases the real knowledge base cannot pin to one item ("unclear"); the candidates are checked first, so a
+# change to the lists that moves them fails with a clear message instead of a puzzling chat.
+UNCLEAR = "社保和亲属关系"   # candidates P1 亲属关系证明 (certificate), B6 (assist), P10 健在证明 (certificate)
+UNCLEAR_IDS = ["P1", "B6", "P10"]
+HUKOU = "户口变更"           # one candidate: P3 户口登记项目内容变更申请证明 (certificate)
 
 
 def rows(session_factory, model, *where):
@@ -20,32 +24,14 @@ def rows(session_factory, model, *where):
         return list(s.scalars(select(model).where(*where).order_by(model.id)))
 
 
-class AmbiguousKB:
-    """The real knowledge base, except that UNCLEAR gets an 'unclear' answer with candidates C20, B6, B1
-    (which texts the matcher finds ambiguous changes as the lists grow; the bot's handling must not)."""
-
-    def __init__(self, kb):
-        self.kb = kb
-        self.items = kb.items
-        self.departments = kb.departments
-
-    def check(self, text):
-        if text != UNCLEAR:
-            return self.kb.check(text)
-        from bot.texts import check as T
-        from knowledge.model import CheckResult, Match
-
-        matches = tuple(Match(i, self.items[i].list, self.items[i].title, 0.4, ()) for i in ("C20", "B6", "B1"))
-        lines = [T.HEADLINE["unclear"], *(f"· {m.id} {m.title}" for m in matches), T.ACTION["unclear"]]
-        return CheckResult("unclear", matches, "\n".join(lines), department="街道办事处",
-                           extras={"departments": ["街道办事处"], "out_roles": []})
-
-
-@pytest.fixture
-def ambiguous(bot):
-    bot.services.kb = AmbiguousKB(bot.services.kb)
-    yield bot.services.kb
-    bot.services.kb = bot.services.kb.kb
+def candidate_labels(kb, text, expected_ids):
+    """The candidate buttons the cadre will see for `text`, after checking the knowledge base still answers it
+    'unclear' with these candidates."""
+    result = kb.check(text)
+    ids = [m.id for m in result.matches[:3]]
+    assert (result.verdict, ids) == ("unclear", expected_ids), (
+        f"the knowledge base now answers {text!r} {result.verdict} {ids}: choose another phrase for this test")
+    return [f"{i} {kb.items[i].title}" for i in ids]
 
 
 async def test_cadre_check_answers_with_verdict_and_buttons(cadre, session_factory, places):
@@ -175,31 +161,55 @@ async def test_feedback_is_recorded(cadre, session_factory):
     assert cadre.last_answer == "已经记录过了。"
 
 
-async def test_unclear_shows_candidates_and_a_choice_answers(cadre, ambiguous, session_factory):
+async def test_unclear_shows_candidates_and_a_choice_answers(cadre, kb, session_factory):
+    p1, b6, p10 = candidate_labels(kb, UNCLEAR, UNCLEAR_IDS)
     await cadre.send_text(UNCLEAR)
     answer = cadre.last_message
     assert answer.text.startswith("❓")
-    assert answer.button_labels[:4] == ["C20 强推政务APP、打卡排名考评", "B6 协助社保医保宣传和参保动员",
-                                        "B1 协助低保、特困等社会救助", "都不是"]
-    assert answer.button_labels[-2:] == ["👍", "👎"]
-    await cadre.press("B6 协助社保医保宣传和参保动员")
+    assert answer.button_labels == [p1, b6, p10, "都不是", "👍", "👎"]
+    await cadre.press(b6)
     chosen = cadre.last_message
-    assert "您选的是" in chosen.text and "B6" in chosen.text and chosen.text.count("\n") <= 6
-    assert "记为红牌候选" not in chosen.button_labels  # an assist item is not a red card
-    await cadre.press("C20 强推政务APP、打卡排名考评", message=answer)
+    assert chosen.text.startswith("您选的是") and "B6" in chosen.text and "P1" not in chosen.text
+    assert chosen.button_labels == ["👍", "👎"]  # an assist item is not a red card
+    await cadre.press(p1, message=answer)
     chosen = cadre.last_message
-    assert "C20" in chosen.text and "⛔" in chosen.text
+    assert chosen.text.startswith("您选的是") and "P1" in chosen.text and "不应出具" in chosen.text
+    assert chosen.button_labels == ["记为红牌候选", "👍", "👎"]
     await cadre.press("记为红牌候选", message=chosen)
-    await cadre.press("街道办事处")
+    await cadre.press("其他(手动输入)")
+    await cadre.send_text("派出所")
+    assert "已记为红牌候选" in cadre.last_message.text and "P1 亲属关系证明" in cadre.last_message.text
     [card] = rows(session_factory, RedCard)
-    assert card.item_id == "C20" and card.department == "街道办事处"
+    assert card.item_id == "P1" and card.task_text == UNCLEAR
     await cadre.press("都不是", message=answer)
     assert "都不是" in cadre.last_message.text
     assert "记为红牌候选" in cadre.last_message.button_labels
 
 
-async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cadre, ambiguous, session_factory):
-    await cadre.send_text(UNCLEAR)
+async def test_a_certificate_candidate_is_answered_by_the_knowledge_base(cadre, kb, session_factory):
+    """户口变更 is unclear with P3 (a certificate committees must not issue) first: choosing it gives the knowledge
+    base's full answer for P3 (what to refuse and where the resident should go), with the red-card button."""
+    [p3, *_] = candidate_labels(kb, HUKOU, ["P3"])
+    await cadre.send_text(HUKOU)
+    answer = cadre.last_message
+    assert answer.text.startswith("❓") and answer.button_labels[:2] == [p3, "都不是"]
+    replies = await cadre.press(p3)
+    [chosen] = replies
+    assert cadre.last_answer == "已显示所选事项。"
+    assert chosen.text.startswith("您选的是：\n🚫 不应出具")
+    assert "P3 户口登记项目内容变更申请证明" in chosen.text and "派出所" in chosen.text
+    assert chosen.text == "您选的是：\n" + kb.answer_for_item("P3").reply
+    assert chosen.button_labels == ["记为红牌候选", "👍", "👎"]
+    await cadre.press("记为红牌候选", message=chosen)
+    await cadre.press("其他(手动输入)")
+    await cadre.send_text("派出所")
+    [card] = rows(session_factory, RedCard)
+    assert card.item_id == "P3"
+
+
+async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cadre, kb, session_factory):
+    candidate_labels(kb, HUKOU, ["P3"])
+    await cadre.send_text(HUKOU)
     await cadre.press("都不是")
     assert rows(session_factory, CheckLog)[0].feedback == -1
     await cadre.press("记为红牌候选")
@@ -210,7 +220,8 @@ async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cad
     assert "未列入清单" in cadre.last_message.text
 
 
-async def test_a_forged_candidate_index_changes_nothing(bot, cadre, ambiguous, session_factory):
+async def test_a_forged_candidate_index_changes_nothing(bot, cadre, kb, session_factory):
+    candidate_labels(kb, UNCLEAR, UNCLEAR_IDS)
     await cadre.send_text(UNCLEAR)
     check_id = rows(session_factory, CheckLog)[0].id
     secret = bot.settings.secret
@@ -426,3 +437,39 @@ async def test_bureau_checks_without_red_card_button_and_is_refused_if_forged(bo
     await bureau.press_data(callbacks.sign(bot.settings.secret, bureau.user_id, "rc", check_id, "t"))
     assert "只有村(社区)干部" in bureau.last_answer
     assert rows(session_factory, PendingAction) == []
+
+
+async def test_red_cards_and_digests_stay_out_of_group_chats(bot, cadre, invite, session_factory):
+    """In a group residents read along, /redcards, /digest, /subscribe and /unsubscribe only point to the private
+    chat; nothing of the village's red cards or the digest is posted there, and nothing is subscribed."""
+    from storage.models import DigestSubscription
+    from tests.telegram_transport import BOT_USERNAME
+
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("街道办事处")
+    await cadre.send_command("redcards")
+    listing = cadre.last_message
+    group = cadre.in_group(-1001000000001, "东湖村居民群")
+    for command in ("redcards", f"redcards@{BOT_USERNAME}"):
+        [reply] = await group.send_command(command)
+        assert reply.text == "请在与机器人的私聊中使用此命令。"
+    # A listing's button pressed in the group (e.g. a listing posted there by an older version) lists nothing.
+    _, data = cadre.find_button("确认 1", message=listing)
+    assert await group.press_data(data, message_id=1) == []
+    assert group.last_answer == "请在与机器人的私聊中使用此命令。"
+    assert rows(session_factory, RedCard)[0].status == "candidate"
+
+    bureau = bot.chat(4_200_000_001, "李科长")
+    await register(bureau, invite("bureau", town="T1"))
+    town_group = bureau.in_group(-1001000000002, "示范镇工作群", chat_type="group")
+    for command in ("digest", "subscribe", "unsubscribe", "redcards"):
+        [reply] = await town_group.send_command(command)
+        assert reply.text == "请在与机器人的私聊中使用此命令。", command
+    assert rows(session_factory, DigestSubscription) == []
+    assert all("街道办事处" not in m.text for m in group.replies + town_group.replies)
+    # In the private chat the same commands still work.
+    await cadre.send_command("redcards")
+    assert "街道办事处" in cadre.last_message.text
+    await bureau.send_command("subscribe")
+    assert len(rows(session_factory, DigestSubscription)) == 1

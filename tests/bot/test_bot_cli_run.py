@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from bot.cli_run import webhook_secret
-from bot.settings import Settings
+from bot.settings import DEFAULT_SECRET, Settings, with_persistent_secret
 from tests.bot.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +70,12 @@ def test_run_polls_answers_and_keeps_the_token_out_of_the_logs(tmp_path, db_url,
     assert api.tokens_seen == {TOKEN}
     assert "轮询模式" in output
     assert "CLI-run-SECRET" not in output, output
+    # CADREBOT_SECRET was not set: a random secret was generated for the survey keys, announced but not shown.
+    secret_file = tmp_path / "data" / "secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    secret = secret_file.read_text().strip()
+    assert secret != DEFAULT_SECRET and secret not in output
+    assert output.count("generated a random secret") == 1
 
 
 def test_run_serves_a_webhook_with_a_secret(tmp_path, db_url, engine):
@@ -81,7 +89,9 @@ def test_run_serves_a_webhook_with_a_secret(tmp_path, db_url, engine):
         try:
             registered = api.wait_for(lambda: api.webhook, timeout=60)
             assert registered["url"] == url
-            secret = webhook_secret(Settings(bot_token=TOKEN))
+            generated = (tmp_path / "data" / "secret").read_text().strip()  # CADREBOT_SECRET is not set
+            secret = webhook_secret(Settings(bot_token=TOKEN, secret=generated))
+            assert secret != webhook_secret(Settings(bot_token=TOKEN, secret=DEFAULT_SECRET))
             assert registered["secret_token"] == secret
             update = api.push_message(888, FORBIDDEN)
             forged = httpx.post(url, json=update, timeout=10)
@@ -118,3 +128,38 @@ def test_run_explains_an_unreachable_server(tmp_path, sqlite_url):
                                         TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{free_port()}"))
     assert result.returncode == 1
     assert "无法连接 Telegram 服务器" in result.stderr and "CLI-run-SECRET" not in result.stderr + result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- the secret
+
+
+def test_an_unset_secret_is_generated_once_and_kept(tmp_path, monkeypatch, caplog):
+    monkeypatch.delenv("CADREBOT_SECRET", raising=False)
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, database_url="sqlite:///x.db", bot_token=TOKEN)
+    assert settings.secret == DEFAULT_SECRET
+    with caplog.at_level(logging.INFO):
+        first = with_persistent_secret(settings)
+        second = with_persistent_secret(Settings(data_dir=data, database_url="sqlite:///x.db", bot_token=TOKEN))
+    assert first.secret != DEFAULT_SECRET and len(first.secret) >= 32
+    assert second.secret == first.secret  # a later start uses the same secret: survey keys stay the same
+    assert (first.data_dir, first.database_url, first.bot_token) == (data, "sqlite:///x.db", TOKEN)
+    assert settings.secret == DEFAULT_SECRET  # frozen: a new Settings, not a changed one
+    secret_file = data / "secret"
+    assert secret_file.read_text().strip() == first.secret
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    said = [r.getMessage() for r in caplog.records if "secret" in r.getMessage()]
+    assert len(said) == 1 and str(secret_file) in said[0] and first.secret not in said[0]
+    # Another data directory (another deployment) gets its own secret.
+    assert with_persistent_secret(Settings(data_dir=tmp_path / "other")).secret != first.secret
+
+
+def test_an_explicit_secret_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADREBOT_SECRET", "set-by-the-deployer")
+    settings = Settings(data_dir=tmp_path)
+    assert with_persistent_secret(settings).secret == "set-by-the-deployer"
+    assert not (tmp_path / "secret").exists()
+    (tmp_path / "secret").write_text("from-an-earlier-run\n")
+    assert with_persistent_secret(Settings(data_dir=tmp_path)).secret == "set-by-the-deployer"
+    monkeypatch.delenv("CADREBOT_SECRET")
+    assert with_persistent_secret(Settings(data_dir=tmp_path)).secret == "from-an-earlier-run"

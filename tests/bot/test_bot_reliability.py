@@ -8,11 +8,12 @@ import io
 import logging
 import sqlite3
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import update
 from telegram.ext import AIORateLimiter
 
-from bot.app import _post_init, build_application, protect_logs
+from bot.app import PURGE_JOB, _post_init, build_application, protect_logs, purge_expired_pending
 from bot.ratelimit import RateLimiter
 from storage.db import Database
 from storage.models import CheckLog, PendingAction, RedCard, utcnow
@@ -35,7 +36,10 @@ async def wait_until(condition, timeout: float = 5.0) -> None:
 # ---------------------------------------------------------------------------------------------- database down
 
 
-async def test_database_down_check_is_still_answered_and_saved_later(bot, cadre, session_factory):
+async def test_database_down_check_is_still_answered_and_saved_later(bot, cadre, session_factory, places):
+    await cadre.send_text(ASSIST)  # while the database is up: the bot learns who the cadre is
+    [first] = rows(session_factory, CheckLog)
+    assert first.village_id == places.village_ids["V1"]
     live = bot.services.db
     bot.services.db = Database(DEAD_DATABASE)
     try:
@@ -55,14 +59,17 @@ async def test_database_down_check_is_still_answered_and_saved_later(bot, cadre,
         bot.services.db.dispose()
         bot.services.db = live
         bot.services.database_back()  # skip the few seconds' pause before the database is tried again
-    assert rows(session_factory, CheckLog) == []
+    assert [e.id for e in rows(session_factory, CheckLog)] == [first.id]
     # The database is back: the next check is saved, and so is the one that waited.
     await cadre.send_text(ASSIST)
     assert cadre.last_message.button_labels == ["👍", "👎"]
     await wait_until(lambda: len(bot.services.outbox) == 0)
     saved = rows(session_factory, CheckLog)
-    assert sorted(e.text for e in saved) == sorted([FORBIDDEN, ASSIST])
+    assert sorted(e.text for e in saved) == sorted([FORBIDDEN, ASSIST, ASSIST])
     assert {e.verdict for e in saved} == {"restricted", "assist"}
+    # The check that waited counts for the cadre's village (the digest's checks per village), like the others.
+    [waited] = [e for e in saved if e.text == FORBIDDEN]
+    assert (waited.village_id, waited.member_id) == (places.village_ids["V1"], first.member_id)
 
 
 async def test_database_down_while_pressing_buttons(bot, cadre, session_factory):
@@ -134,7 +141,8 @@ async def test_database_locked_check_is_answered_and_saved_when_released(bot, ca
         bot.services.database_back()  # skip the few seconds' pause before the database is tried again
 
 
-async def test_unsaved_checks_survive_a_restart(bot, cadre, session_factory):
+async def test_unsaved_checks_survive_a_restart(bot, cadre, session_factory, places):
+    await cadre.send_text(ASSIST)
     live = bot.services.db
     bot.services.db = Database(DEAD_DATABASE)
     await cadre.send_text(FORBIDDEN)
@@ -152,7 +160,8 @@ async def test_unsaved_checks_survive_a_restart(bot, cadre, session_factory):
     new_services = new_app.bot_data["services"]
     assert len(new_services.outbox) == 1
     new_services.outbox.flush(new_services.db)
-    assert [e.text for e in rows(session_factory, CheckLog)] == [FORBIDDEN]
+    assert [e.text for e in rows(session_factory, CheckLog)] == [ASSIST, FORBIDDEN]
+    assert {e.village_id for e in rows(session_factory, CheckLog)} == {places.village_ids["V1"]}
     assert not (bot.settings.data_dir / "outbox.jsonl").exists()
 
 
@@ -195,6 +204,44 @@ async def test_an_expired_step_after_restart_ends_cleanly(bot, cadre, session_fa
     assert "已失效" in again.last_answer
     assert again.last_message.buttons == []  # the dead keyboard is removed
     assert rows(session_factory, RedCard) == []
+
+
+async def test_expired_pending_steps_are_purged_by_the_daily_job(bot, cadre, session_factory, caplog):
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")  # left without choosing a department
+    [abandoned] = rows(session_factory, PendingAction)
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    ask = cadre.last_message
+    with session_factory() as s:
+        s.execute(update(PendingAction).where(PendingAction.id == abandoned.id)
+                  .values(expires_at=utcnow() - timedelta(minutes=1)))
+        s.commit()
+    job_context = SimpleNamespace(bot_data=bot.app.bot_data, application=bot.app)
+    await purge_expired_pending(job_context)
+    [running] = rows(session_factory, PendingAction)
+    assert running.id != abandoned.id
+    await cadre.press("街道办事处", message=ask)  # the step still running is untouched
+    assert "已记为红牌候选" in cadre.last_message.text
+    # The database down: the job skips this run quietly (the next day's run catches up).
+    live = bot.services.db
+    bot.services.db = Database(DEAD_DATABASE)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.app"):
+            await purge_expired_pending(job_context)
+    finally:
+        bot.services.db.dispose()
+        bot.services.db = live
+        bot.services.database_back()
+    assert any("purge skipped" in r.getMessage() for r in caplog.records)
+
+
+async def test_the_purge_is_scheduled_daily_at_start_up(bot):
+    app = await bot.restart(job_queue=True)
+    await _post_init(app)
+    [job] = app.job_queue.get_jobs_by_name(PURGE_JOB)
+    assert job.callback is purge_expired_pending
+    assert job.job.trigger.interval == timedelta(days=1)
 
 
 # ---------------------------------------------------------------------------------------------- overload
@@ -276,17 +323,39 @@ async def test_the_command_menu_is_set_and_a_refusal_is_survived(bot, caplog):
 
 
 def test_the_token_never_reaches_the_logs():
+    from telegram.error import InvalidToken
+
+    token = "999:SECRET-TOKEN"
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        protect_logs("999:SECRET-TOKEN")
-        logging.getLogger("telegram.ext").warning("POST https://api.telegram.org/bot%s/getMe failed", "999:SECRET-TOKEN")
+        protect_logs(token)
+        logging.getLogger("telegram.ext").warning("POST https://api.telegram.org/bot%s/getMe failed", token)
+        # An exception whose message holds the token, logged with its traceback.
+        try:
+            raise InvalidToken(f"The token `{token}` was rejected by the server.")
+        except InvalidToken:
+            logging.getLogger("telegram.ext.Updater").exception("Error while getting Updates")
         assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
     finally:
         root.removeHandler(handler)
-    assert "SECRET-TOKEN" not in stream.getvalue() and "<token>" in stream.getvalue()
+    logged = stream.getvalue()
+    assert "SECRET-TOKEN" not in logged, logged
+    assert "<token>/getMe" in logged
+    assert "Traceback (most recent call last)" in logged and "InvalidToken: The token `<token>` was rejected" in logged
+    assert "Error while getting Updates" in logged
+
+
+def test_a_stack_holding_the_token_is_redacted():
+    from bot.app import TokenRedactingFilter
+
+    record = logging.LogRecord("telegram", logging.ERROR, __file__, 1, "failed", None, None,
+                               sinfo="Stack (most recent call last):\n  token = '999:SECRET-TOKEN'")
+    TokenRedactingFilter("999:SECRET-TOKEN").filter(record)
+    assert "SECRET-TOKEN" not in logging.Formatter().format(record)
 
 
 async def test_every_reply_fits_telegrams_limits(bot, cadre, kb):

@@ -160,6 +160,38 @@ def test_base_url_forms():
     assert _file_base_url("http://h:1/bot") == "http://h:1/file/bot"
 
 
+def _wired(tmp_path: Path, **overrides):
+    from bot.app import build_application
+    from bot.settings import Settings
+    from tests.telegram_transport import RecordingRequest
+
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    return build_application(settings, token="1:wiring", request=RecordingRequest(), kb=object(), db=FakeDB(),
+                             job_queue=False, **overrides)
+
+
+def test_every_feature_is_wired_and_answers_its_menu_command(tmp_path: Path):
+    from bot.app import registered_commands
+    from bot.texts.start import MENU
+
+    app = _wired(tmp_path)
+    assert {command for command, _ in MENU} <= registered_commands(app)
+
+
+def test_a_missing_handler_module_fails_loudly(tmp_path: Path, monkeypatch):
+    import importlib
+    import sys
+
+    with pytest.raises(ModuleNotFoundError, match="handlers.voting"):
+        _wired(tmp_path, handler_modules=("handlers.start", "handlers.voting"))
+    # /start hands survey links to the survey: without the survey module, /start cannot be loaded either
+    # (instead of telling residents that the survey is "not open yet").
+    monkeypatch.setitem(sys.modules, "handlers.survey", None)
+    monkeypatch.delitem(sys.modules, "handlers.start")
+    with pytest.raises(ModuleNotFoundError, match="handlers.survey"):
+        importlib.import_module("handlers.start")
+
+
 async def test_updates_of_one_user_run_in_order_and_users_in_parallel():
     from telegram import Update
 
@@ -206,3 +238,14 @@ async def test_after_a_database_failure_the_bot_fails_fast_for_a_moment():
     db.down = False
     services.database_back()
     assert await services.run_db(lambda session: "ok") == "ok"
+
+
+def test_settings_never_show_the_token_the_secret_or_the_password():
+    from bot.settings import Settings
+
+    settings = Settings(data_dir=Path("d"), database_url="postgres://cadre:pw-9x@db.example:5432/cadrebot",
+                        bot_token="123:TOKEN-x", secret="s3cret-x")
+    shown = repr(settings)
+    assert "pw-9x" not in shown and "TOKEN-x" not in shown and "s3cret-x" not in shown
+    # The URL as every other message shows it (storage.db.redacted_url, e.g. `cadrebot db upgrade`).
+    assert "database_url=postgresql+psycopg://cadre:***@db.example:5432/cadrebot" in shown

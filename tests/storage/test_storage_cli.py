@@ -135,3 +135,107 @@ def test_demo_places_file_ships_with_the_storage_package():
 
     demo = Path(storage.__file__).parent / "demo_places.yaml"
     assert demo.is_file()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "366", "99999999"])
+def test_invite_days_out_of_range_is_refused_clearly(cli_env, capsys, days):
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert run(capsys, "admin", "add-town", "T1", "一镇")[0] == 0
+    assert run(capsys, "admin", "add-village", "V1", "一村", "--town", "T1")[0] == 0
+    code, out, err = run(capsys, "admin", "invite", "--village", "V1", "--role", "cadre", "--days", days)
+    assert code == 2 and out == ""
+    assert err.strip() == f"输入有误: --days 是邀请码的有效天数，应为 1 到 365 之间的整数，您输入的是 {days}"
+    db = Database(f"sqlite:///{cli_env / 'cadrebot.db'}")
+    try:
+        with db.session() as s:
+            assert s.query(Invite).count() == 0
+    finally:
+        db.dispose()
+    code, out, _ = run(capsys, "admin", "invite", "--village", "V1", "--role", "cadre", "--days", "365")
+    assert code == 0 and len(links(out)) == 1
+
+
+def test_year_end_includes_a_towns_confirmed_red_cards(db_url, cli_env, capsys, monkeypatch):
+    from storage.members import issue_invite
+    from storage.models import AuditLog, RedCard
+    from storage.redcards import (
+        confirm_red_card,
+        evaluation_period,
+        record_red_card,
+        timeline,
+        withdraw_red_card,
+    )
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert run(capsys, "db", "upgrade")[0] == 0
+    for argv in (("add-town", "T1", "一镇"), ("add-town", "T2", "二镇"), ("add-village", "V1", "一村", "--town", "T1"),
+                 ("add-village", "V2", "二村", "--town", "T1"), ("add-village", "V3", "三村", "--town", "T2")):
+        assert run(capsys, "admin", *argv)[0] == 0
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            cadres = {}
+            for i, village in enumerate(("V1", "V2", "V3"), 1):
+                code = issue_invite(s, role="cadre", village_code=village).code
+                cadres[village] = redeem_invite(s, code, telegram_user_id=100 + i)
+
+            def card(village, department, item, period="2025", times=1, status="confirmed"):
+                for _ in range(times):
+                    made = record_red_card(s, village_id=cadres[village].village_id, department=department,
+                                           task_text=f"{department}的任务", item_id=item, period=period,
+                                           member_id=cadres[village].id).card
+                if status in ("confirmed", "withdrawn"):
+                    confirm_red_card(s, made.id, cadres[village])
+                if status == "withdrawn":
+                    withdraw_red_card(s, made.id, cadres[village])
+                return made.id
+
+            included = [card("V1", "街道办事处", "C20", times=3), card("V2", "街道办事处", "C5"),
+                        card("V2", "县人社局", "P1", times=2)]
+            left = [card("V1", "县医保局", "C20", status="candidate"),     # not confirmed by its cadre
+                    card("V1", "县民政局", "C21", status="withdrawn"),
+                    card("V1", "街道办事处", "C20", period="2024"),         # another year
+                    card("V3", "街道办事处", "C20")]                        # another town
+        code, out, err = run(capsys, "admin", "year-end", "--town", "t1", "--period", "2025")
+        assert code == 0, err
+        assert out.splitlines() == [
+            "已将 一镇（T1）2025 年度 3 条已确认的红牌候选纳入年终评估，按部门：",
+            "  街道办事处：2 条，累计 4 次",
+            "  县人社局：1 条，累计 2 次",
+            "另有 1 条红牌候选尚待村(社区)干部确认，没有纳入。",
+        ]
+        with db.session() as s:
+            status = {c.id: c.status for c in s.query(RedCard)}
+            assert [status[i] for i in included] == ["included"] * 3
+            assert [status[i] for i in left] == ["candidate", "withdrawn", "confirmed", "confirmed"]
+            last = timeline(s, included[0])[-1]
+            assert (last.action, last.actor_member_id) == ("included", None)
+            audit = s.query(AuditLog).filter(AuditLog.action.in_(["include_red_card", "include_year_end"])).all()
+            assert {a.actor for a in audit} == {"cli"}
+            assert sorted(a.detail["red_card_id"] for a in audit if a.action == "include_red_card") == sorted(included)
+            [run_entry] = [a for a in audit if a.action == "include_year_end"]
+            assert run_entry.detail == {"town": "T1", "period": "2025", "included": 3, "unconfirmed": 1}
+        # Again: nothing more to include.
+        code, out, _ = run(capsys, "admin", "year-end", "--town", "T1", "--period", "2025")
+        assert code == 0 and out.splitlines()[0] == "一镇（T1）2025 年度没有已确认、待纳入的红牌候选，没有更改。"
+    finally:
+        db.dispose()
+    code, out, _ = run(capsys, "admin", "year-end", "--town", "T2")  # default: this evaluation year
+    assert code == 0 and f"二镇（T2）{evaluation_period()} 年度没有" in out
+    code, _, err = run(capsys, "admin", "year-end", "--town", "NOPE", "--period", "2025")
+    assert code == 1 and "找不到镇/街道: NOPE" in err
+    code, _, err = run(capsys, "admin", "year-end", "--town", "T1", "--period", "25")
+    assert code == 2 and "--period" in err and "四位年份" in err
+
+
+def test_every_command_is_there_and_a_missing_one_fails_loudly(monkeypatch, capsys):
+    import bot.cli
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    for command in ("chat", "check", "kb", "db", "admin", "run", "digest"):
+        assert command in shown
+    monkeypatch.setattr(bot.cli, "COMMAND_MODULES", (*bot.cli.COMMAND_MODULES, "bot.cli_nowhere"))
+    with pytest.raises(ModuleNotFoundError, match="bot.cli_nowhere"):
+        main(["--help"])

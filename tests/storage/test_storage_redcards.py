@@ -14,6 +14,7 @@ from storage.redcards import (
     confirm_red_card,
     evaluation_period,
     include_red_card,
+    include_year_end,
     list_red_cards,
     list_town_red_cards,
     record_red_card,
@@ -168,3 +169,36 @@ def test_who_can_view(session, world):
     m = world.members
     assert can_view(m["cadre1"], card) and can_view(m["bureau1"], card) and can_view(m["admin"], card)
     assert not can_view(m["cadre2"], card) and not can_view(m["bureau2"], card) and not can_view(None, card)
+
+
+def test_the_command_line_may_include_a_confirmed_card_and_is_audited(session, world):
+    from storage.audit import recent_actions
+
+    card = _record(session, world).card
+    with pytest.raises(InvalidTransition):
+        include_red_card(session, card.id, "cli")  # still only confirmed cards
+    confirm_red_card(session, card.id, world.members["cadre1"])
+    for impostor in (None, "member:1", "CLI", ""):
+        with pytest.raises(NotPermitted):
+            include_red_card(session, card.id, impostor)
+    assert include_red_card(session, card.id, "cli", note="年终评估").status == "included"
+    session.commit()
+    last = timeline(session, card.id)[-1]
+    assert (last.action, last.actor_member_id, last.note) == ("included", None, "年终评估")
+    [entry] = [a for a in recent_actions(session) if a.action == "include_red_card"]
+    assert entry.actor == "cli" and entry.detail["red_card_id"] == card.id and entry.detail["village"] == "V1"
+
+
+def test_year_end_by_a_member_is_limited_to_their_town(session, world):
+    card = _record(session, world, period="2025").card
+    confirm_red_card(session, card.id, world.members["cadre1"])
+    with pytest.raises(NotPermitted):
+        include_year_end(session, "T1", "2025", world.members["bureau2"])
+    with pytest.raises(NotPermitted):
+        include_year_end(session, "T1", "2025", world.members["cadre1"])
+    with pytest.raises(InvalidInput):
+        include_year_end(session, "T1", "last year")
+    result = include_year_end(session, "T1", "2025", world.members["bureau1"])
+    assert [c.id for c in result.included] == [card.id] and result.unconfirmed == 0
+    assert timeline(session, card.id)[-1].actor_member_id == world.members["bureau1"].id
+    assert include_year_end(session, "T1", "2025", world.members["admin"]).included == []
