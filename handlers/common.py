@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.warnings import PTBUserWarning
 
 from bot.texts import errors as E
 from storage.members import get_member
@@ -89,3 +91,10 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 __all__ = ["Who", "answer", "edit", "in_group", "private_only", "who_is"]
+
+
+def job_queue_of(app: Application) -> JobQueue | None:
+    """The application's JobQueue, or None when it was built without one (some tests), without PTB's warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return app.job_queue

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from zoneinfo import ZoneInfo
 from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
-from telegram.warnings import PTBUserWarning
 
 from bot.digest import delivery
 from bot.digest.exports import render_xlsx
@@ -36,7 +34,7 @@ from bot.digest.text import render_messages
 from bot.digest.weeks import Week, parse_time
 from bot.services import Services, get_services
 from bot.texts import digest as T
-from handlers.common import private_only
+from handlers.common import job_queue_of, private_only
 from storage import digests as store
 from storage.errors import DatabaseUnavailable
 from storage.members import get_member
@@ -199,9 +197,7 @@ async def weekly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def schedule_jobs(app: Application) -> None:
     """The weekly send at the configured weekday and time, and a catch-up run shortly after start-up."""
-    with warnings.catch_warnings():  # PTB warns when an application was built without a JobQueue
-        warnings.simplefilter("ignore", PTBUserWarning)
-        job_queue = app.job_queue
+    job_queue = job_queue_of(app)
     if job_queue is None:
         return
     weekday, at, tz = _schedule(get_services(app))

@@ -19,7 +19,6 @@ same database resumes where the resident was. Every database step is one transac
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass, field, replace
 from datetime import date, time
 from typing import Any
@@ -29,7 +28,6 @@ from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.warnings import PTBUserWarning
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -43,6 +41,7 @@ from telegram.ext import (
 from bot import survey_rules as R
 from bot.services import Services, get_services
 from bot.texts import survey as T
+from handlers.common import job_queue_of
 from storage import surveys as S
 from storage.errors import AlreadyResponded, DatabaseUnavailable, InvalidInput
 from storage.members import get_member, survey_link
@@ -725,9 +724,7 @@ async def purge_drafts_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def schedule_jobs(app: Application) -> None:
     """The daily purge of abandoned drafts, and one run shortly after start-up. No JobQueue (some tests): none."""
-    with warnings.catch_warnings():  # PTB warns when an application was built without a JobQueue
-        warnings.simplefilter("ignore", PTBUserWarning)
-        job_queue = app.job_queue
+    job_queue = job_queue_of(app)
     if job_queue is None:
         return
     tz = get_services(app).settings.timezone or "Asia/Shanghai"
