@@ -17,7 +17,7 @@ class Thresholds:
     gap: float = 0.3  # top two of different verdicts closer than this (relative) are unclear
     forbidden: float = 0.6  # keyword evidence for a C or P item that outweighs an allowed part
     part: float = 0.5  # keyword evidence for the allowed part of a mixed request
-    initiative: float = 1.3  # how much who starts the work (committee or department) favours duty or assist
+    initiative: float = 1.6  # how much who starts the work (committee or department) favours duty or assist
 
 
 @dataclass
@@ -142,6 +142,7 @@ def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Threshold
     concrete = len(analysis.content_words) >= 2
     if analysis.task_cues and concrete:
         return Decision("unlisted")
-    if analysis.task_cues or analysis.question_cues:
+    # A question about some matter that fits nothing: ask for detail rather than chat.
+    if analysis.task_cues or analysis.question_cues or analysis.self_initiated:
         return Decision("unclear")
     return Decision("chitchat")
