@@ -1,11 +1,14 @@
-"""Warm throughput and latency of the task check on one core, and cold start, each beside a baseline.
+"""Warm throughput and latency of the task check on one core, cold start through the CLI, and peak memory,
+each beside a baseline measured in the same run.
 
-    python bench/speed.py [--rounds 5]
+    python bench/speed.py [--rounds 5] [--starts 5]
 
-Warm: every phrasing of the development and held-out sets, `rounds` times, in one process (one core).
-Baseline in the same run: rapidfuzz's extractOne over the item texts (the cheapest matcher worth the name).
-Cold start: a fresh process until the knowledge base is loaded and the first answer printed, against a
-bare interpreter start (`python -c pass`) in the same run; medians of several starts.
+Texts: the final held-out writer's requests (tests/data/heldout_final.yaml), whose lengths run from a few
+characters to pasted notices of 300; without that file, one corpus writer's.
+Warm baseline: rapidfuzz's extractOne over the item texts (the cheapest matcher worth the name).
+Cold start: `cadrebot check --json --batch` from process start to its first answer, with the caches built,
+against a bare interpreter start (`python -c pass`); medians of several starts.
+Peak RSS: of that CLI process after answering every text, against a bare interpreter with numpy imported.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from rapidfuzz import fuzz, process  # noqa: E402
 from knowledge import load_knowledge_base  # noqa: E402
 from knowledge.evaluation import load_cases  # noqa: E402
 
-COLD = "from knowledge import load_knowledge_base; print(load_knowledge_base().check('低保入户算吗').verdict)"
+CLI = [str(Path(sys.executable).parent / "cadrebot"), "check", "--json", "--batch"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -45,44 +47,77 @@ def timed(fn, texts: list[str], rounds: int) -> tuple[list[float], float]:
     return latencies, time.perf_counter() - started
 
 
-def cold_starts(code: str, n: int, env: dict) -> list[float]:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return times
+def first_answer(command: list[str], stdin: bytes, env: dict) -> float:
+    """Seconds from starting `command` until it prints its first line."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    proc.stdout.readline()
+    elapsed = time.perf_counter() - started
+    proc.stdout.read()
+    proc.wait()
+    return elapsed
+
+
+def peak_rss_mb(command: list[str], stdin: bytes, env: dict) -> float:
+    """Peak resident memory of one child process (ru_maxrss of the children, measured alone)."""
+    code = ("import resource, subprocess, sys; "
+            f"subprocess.run({command!r}, input=sys.stdin.buffer.read(), stdout=subprocess.DEVNULL, check=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, input=stdin, capture_output=True, check=True)
+    return int(out.stdout.decode().strip()) / 1024
+
+
+def texts_for_timing() -> tuple[str, list[str]]:
+    final = ROOT / "tests/data/heldout_final.yaml"
+    if final.exists():
+        return final.name, [c.text for c in load_cases(final)]
+    kb = load_knowledge_base()
+    writer = sorted({r.writer for r in kb.raw.corpus})[-1]
+    return f"corpus writer {writer}", [r.text for r in kb.raw.corpus if r.writer == writer]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--starts", type=int, default=5)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
 
-    texts = [c.text for f in ("devset.yaml", "heldout_local.yaml") for c in load_cases(ROOT / "tests/data" / f)]
+    source, texts = texts_for_timing()
+    lengths = sorted(len(t) for t in texts)
     kb = load_knowledge_base()
     corpus = [f"{i.title} {i.text}" for i in kb.items.values()]
     for text in texts[:20]:
         kb.check(text)  # warm caches
 
-    print(f"warm, one core, {len(texts)} phrasings x {args.rounds} rounds")
+    print(f"texts: {len(texts)} from {source}, length min {lengths[0]} median {statistics.median(lengths):.0f} "
+          f"p90 {percentile(lengths, 0.9)} max {lengths[-1]} characters")
+    print(f"warm, one core, {args.rounds} rounds")
     for name, fn in (("cadrebot check()", kb.check),
                      ("baseline rapidfuzz extractOne", lambda t: process.extractOne(t, corpus, scorer=fuzz.WRatio))):
         latencies, total = timed(fn, texts, args.rounds)
         print(f"  {name:<30} {len(latencies) / total:8.0f} checks/s   p50 {statistics.median(latencies):.3f} ms"
               f"   p99 {percentile(latencies, 0.99):.3f} ms   max {max(latencies):.3f} ms")
 
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "CADREBOT_DATA_DIR": data_dir, "PYTHONPATH": str(ROOT)}
-        cold_starts(COLD, 1, env)  # first start fills jieba's cache in the app's own directory
-        ours = cold_starts(COLD, args.starts, env)
-        bare = cold_starts("pass", args.starts, env)
-    print(f"cold start (process start → knowledge base loaded → first answer), {args.starts} starts")
-    print(f"  {'cadrebot':<30} median {statistics.median(ours):.3f} s   max {max(ours):.3f} s")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    one = texts[0].encode() + b"\n"
+    first_answer(CLI, one, env)  # caches built once (jieba, knowledge base, model)
+    ours = [first_answer(CLI, one, env) for _ in range(args.starts)]
+    bare = [first_answer([sys.executable, "-c", "print(1)"], b"", env) for _ in range(args.starts)]
+    print(f"cold start to the first answer, {args.starts} starts, caches built")
+    print(f"  {'cadrebot check --json --batch':<30} median {statistics.median(ours):.3f} s   max {max(ours):.3f} s")
     print(f"  {'baseline: bare python':<30} median {statistics.median(bare):.3f} s   max {max(bare):.3f} s")
+
+    everything = "\n".join(t.replace("\n", " ") for t in texts).encode() + b"\n"
+    print("peak RSS after answering every text")
+    print(f"  {'cadrebot check --json --batch':<30} {peak_rss_mb(CLI, everything, env):.0f} MB")
+    print(f"  {'baseline: python + numpy':<30} "
+          f"{peak_rss_mb([sys.executable, '-c', 'import numpy'], b'', env):.0f} MB")
     return 0
 
 

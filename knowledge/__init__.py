@@ -7,26 +7,39 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from pathlib import Path
+
+import numpy as np
 
 from bot.texts import check as T
 from knowledge.cache import cache_key, cached
+from knowledge.corpus import CorpusRecord
+from knowledge.features import READING_TABLE_SIZE
+from knowledge.keywords import KeywordIndex
+from knowledge.learned import Scores, TaskModel, examples_from, features, train_task_model
 from knowledge.loader import KnowledgeBaseError, RawKnowledge, bundled_data_dir, read_knowledge
-from knowledge.matcher import Analysis, ItemScore, Matcher
-from knowledge.model import VERDICT_OF_LIST, CheckResult, Item, Match, Verdict
-from knowledge.normalize import normalize
+from knowledge.model import FORBIDDEN_VERDICTS, PERMITS, VERDICT_OF_LIST, CheckResult, Item, ListKind, Match, Verdict
+from knowledge.normalize import CLAUSE_MARK, normalize
+from knowledge.prepare import Prepared, Preparer
+from knowledge.reading import OutRole, Reader, Reading
 from knowledge.reply import compose
 from knowledge.tokenizer import Tokenizer, default_cache_dir
-from knowledge.verdict import Decision, Thresholds, decide
-from knowledge.vocabulary import CueSet, DepartmentIndex, SynonymRewriter
+from knowledge.verdict import LISTS_OF_VERDICT as _LISTS_OF
+from knowledge.verdict import Candidate, Decision, Rule, Thresholds, decide
+from knowledge.vocabulary import CueSet, DepartmentIndex, Readings, SynonymRewriter, compile_cue
 
 MAX_TEXT = 4096
+MAX_CLAUSES = 4  # a pasted notice's allowed part is in its first clauses; the rest would only cost time
+_trained: dict[str, TaskModel] = {}  # one training per corpus and code in a process, whatever the cache dir
 
 
 class KnowledgeBase:
-    """The lists, vocabularies and matcher; `check(text)` answers a cadre's question."""
+    """The lists, vocabularies and learned model; `check(text)` answers a cadre's question."""
 
-    def __init__(self, raw: RawKnowledge, cache_dir: Path | None = None, thresholds: Thresholds | None = None):
+    def __init__(self, raw: RawKnowledge, cache_dir: Path | None = None, thresholds: Thresholds | None = None,
+                 model_key: str = ""):
         self.raw = raw
         self.items: dict[str, Item] = raw.items
         self.profile = raw.profile
@@ -36,45 +49,131 @@ class KnowledgeBase:
         rewriter = SynonymRewriter(raw.synonyms)
         terms = {rewriter.rewrite(normalize(t)) for item in raw.items.values() for t in (*item.keywords, *item.hints)}
         terms |= set(raw.synonyms.values()) | set(raw.departments)
-        self.matcher = Matcher(raw.items, rewriter, CueSet.from_lists(raw.cues), Tokenizer(terms, cache_dir),
-                               context_words=set(raw.departments))
+        self.readings = Readings()
+        self.reading_numbers = self.readings.number_table(READING_TABLE_SIZE)
+        self.preparer = Preparer(raw.dialect, raw.synonyms, Tokenizer(terms, cache_dir), self.readings,
+                                 raw.surnames, terms, set(raw.departments) | set(raw.departments.values()))
+        out_roles = tuple(OutRole(reason, re.compile("|".join(f"(?:{compile_cue(w).pattern})" for w in words)))
+                          for reason, words in raw.out_roles)
+        self.reader = Reader(CueSet.from_lists(raw.cues), raw.askers,
+                             set(raw.departments) | set(raw.departments.values()), out_roles)
+        self.keywords = KeywordIndex(raw.items, self.preparer.canonical)
+        self.model = self._model(model_key, cache_dir)
 
-    def analyse(self, text: str) -> Analysis:
-        return self.matcher.analyse(text)
+    def _model(self, key: str, cache_dir: Path | None) -> TaskModel:
+        if key and key in _trained:
+            return _trained[key]
+
+        def build() -> TaskModel:
+            return train_task_model(examples_from(self.raw.corpus, self.items, self.featurise), self.items)
+
+        model = cached(None, f"model-{key}", build, shared=shared_model_dir()) if key else build()
+        if key:
+            _trained[key] = model
+        return model
+
+    def featurise(self, text: str) -> np.ndarray:
+        return self._row(self.preparer.prepare(text))[0]
+
+    def _row(self, prepared: Prepared) -> tuple[np.ndarray, Reading]:
+        """The model's features, read from what is really demanded, and the request's structure."""
+        reading = self.reader.read(prepared.text)
+        if reading.demanded_text != prepared.text:  # a denied role word is no word of the request
+            prepared = Prepared(reading.demanded_text, tuple(self.preparer.tokenizer.words(reading.demanded_text)),
+                                prepared.canonical)
+        return features(prepared, reading, self.reading_numbers, self.keywords.items_in(prepared.text)), reading
+
+    def _scored(self, prepared: Prepared) -> tuple[Scores, Reading]:
+        row, reading = self._row(prepared)
+        return self.model.score(row), reading
+
+    def score(self, text: str) -> tuple[Scores, Reading, str] | None:
+        """The model's probabilities, the request's structure and its canonical text; None for a text with no words."""
+        prepared = self.preparer.prepare(text)
+        if not prepared.text:
+            return None
+        return (*self._scored(prepared), prepared.text)
+
+    def decide(self, text: str, disabled: frozenset[Rule] = frozenset(),
+               thresholds: Thresholds | None = None) -> Decision | None:
+        """The verdict rules' decision for a text that has words, or None; `disabled` switches rules off."""
+        prepared = self.preparer.prepare(text)
+        if not prepared.text:
+            return None
+        scores, reading = self._scored(prepared)
+        t = thresholds or self.thresholds
+        decision = decide(scores, reading, self.items, t, disabled)
+        decision.canonical = prepared.canonical
+        if decision.verdict in FORBIDDEN_VERDICTS and decision.allowed_part is None:
+            allowed = scores.best_items((ListKind.DUTY, ListKind.ASSIST), self.items, 1)
+            if allowed and allowed[0][1] >= t.allowed_hint:  # only where the whole hints at an allowed part
+                self._name_the_allowed_clause(decision, prepared.text, t)
+        return decision
+
+    def _name_the_allowed_clause(self, decision: Decision, text: str, t: Thresholds) -> None:
+        """A refusal of a mixed request names its allowed part, read from the clause that asks only for it.
+
+        "人社所让我们挨家挨户收医保的钱，还天天群里排名通报": the whole is C20, the first clause alone is B6.
+        """
+        clauses = [c for c in text.split(CLAUSE_MARK) if len(c) >= 4][:MAX_CLAUSES]
+        best: Candidate | None = None
+        for clause in clauses if len(clauses) >= 2 else ():
+            scores, _ = self._scored(Prepared(clause, tuple(self.preparer.tokenizer.words(clause)), clause))
+            verdict, probability = scores.best_verdict()
+            if verdict not in PERMITS or probability < t.permit:
+                continue
+            found = scores.best_items(_LISTS_OF[verdict], self.items, 1)
+            if found and found[0][1] >= t.allowed_clause and (best is None or found[0][1] > best.probability):
+                best = Candidate(self.items[found[0][0]], found[0][1])
+        if best is not None:
+            decision.allowed_part = best
+            decision.matches = ([] if decision.verdict == Verdict.UNLISTED else decision.matches[:2]) + [best]
+
+    def retrained(self, records: list[CorpusRecord]) -> KnowledgeBase:
+        """The same knowledge base with a model learned from these records only (leave-one-writer-out)."""
+        clone = copy.copy(self)
+        clone.model = train_task_model(examples_from(records, self.items, self.featurise), self.items)
+        return clone
 
     def check(self, text: str) -> CheckResult:
         """Classify one message. Never raises on any text."""
         problem = _problem(text)
         if problem:
-            return CheckResult("unclear", (), _PROBLEM_REPLY[problem].format(limit=MAX_TEXT), problem=problem)
-        analysis = self.matcher.analyse(text)
-        if not analysis.text:
-            return CheckResult("unclear", (), T.EMPTY, problem="no_words")
-        decision = decide(analysis, self.items, self.thresholds)
-        matches = tuple(
-            Match(s.item.id, s.item.list, s.item.title, s.score / (s.score + 1.0), tuple(s.words)) for s in decision.matches[:3]
-        )
+            return CheckResult(Verdict.UNCLEAR, (), _PROBLEM_REPLY[problem].format(limit=MAX_TEXT), problem=problem)
+        decision = self.decide(text)
+        if decision is None:
+            return CheckResult(Verdict.UNCLEAR, (), T.EMPTY, problem="no_words")
+        reading = decision.reading
+        evidence = tuple(w for w, _ in reading.forbidden_roles) + tuple(w for w, _ in reading.out_roles) if reading else ()
+        departments = self.departments.guess(decision.canonical)
         allowed = decision.allowed_part
-        departments = self.departments.guess(analysis.text)
         return CheckResult(
-            verdict=decision.verdict, matches=matches, reply=compose(decision),
-            department=departments[0] if departments else None,
-            allowed_part=Match(allowed.item.id, allowed.item.list, allowed.item.title,
-                               allowed.score / (allowed.score + 1.0), tuple(allowed.words)) if allowed else None,
-            extras={"departments": departments, "out_roles": decision.out_roles},
+            verdict=decision.verdict, matches=tuple(_match(c, evidence) for c in decision.matches[:3]),
+            reply=compose(decision), department=departments[0] if departments else None,
+            allowed_part=_match(allowed, ()) if allowed else None,
+            extras={"departments": departments, "out_roles": [w for w, _ in reading.out_roles] if reading else [],
+                    "rules": [str(r) for r in decision.fired]},
         )
-
 
     def answer_for_item(self, item_id: str) -> CheckResult:
         """The answer as if the check had found this item: for a candidate the cadre picked by hand."""
         item = self.items[item_id]
-        chosen = ItemScore(item, 1.0, 1.0, [])
-        if item.list == "assist" and not item.enabled:
-            decision = Decision("unlisted", [chosen], not_in_agreement=item)
+        chosen = Candidate(item, 1.0)
+        if item.list == ListKind.ASSIST and not item.enabled:
+            decision = Decision(Verdict.UNLISTED, [chosen], not_in_agreement=item)
         else:
             decision = Decision(VERDICT_OF_LIST[item.list], [chosen])
-        match = Match(item.id, item.list, item.title, 1.0, ())
-        return CheckResult(decision.verdict, (match,), compose(decision))
+        return CheckResult(decision.verdict, (_match(chosen, ()),), compose(decision))
+
+
+def _match(candidate: Candidate, evidence: tuple[str, ...]) -> Match:
+    item = candidate.item
+    return Match(item.id, item.list, item.title, max(0.01, round(candidate.probability, 4)), evidence)
+
+
+def shared_model_dir() -> Path:
+    """Trained models are keyed by corpus and code alone, so every data directory on the machine shares them."""
+    return Path.home() / ".cache" / "cadrebot"
 
 
 def _problem(text: object) -> str | None:
@@ -105,9 +204,12 @@ def load_knowledge_base(
         raw = read_knowledge(root, profile, agreement or None)
         if raw.problems:
             raise KnowledgeBaseError(raw.problems)
-        return KnowledgeBase(raw, cache_dir)
+        # A town's agreement switches items on and off after the model has spoken: it is no part of training.
+        return KnowledgeBase(raw, cache_dir, model_key=cache_key(root, profile, skip=("agreements",)))
 
-    return cached(cache_dir, cache_key(root, profile, agreement or ""), build)
+    # The compiled knowledge base is keyed by content alone, so a fresh data directory on the same machine
+    # loads the copy another one built instead of building again.
+    return cached(cache_dir, cache_key(root, profile, agreement or ""), build, shared=shared_model_dir())
 
 
 def from_settings(settings) -> KnowledgeBase:  # noqa: ANN001 (bot.settings.Settings; avoids an import cycle)

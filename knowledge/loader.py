@@ -11,11 +11,13 @@ from typing import Any
 import yaml
 
 from bot.texts import kb as K
+from knowledge.corpus import CATEGORIES, NO_ITEM_VERDICTS, VERDICT_LIST_PREFIX, CorpusRecord, corpus_files, read_corpus_file
 from knowledge.model import LIST_KINDS, Item, Source
 
 PROVENANCE_TAGS = ("原文", "摘要", "推断", "SEED")
 ID_PATTERN = {"duty": ("A", 10), "assist": ("B", 27), "restricted": ("C", 27), "certificate": ("P", 20)}
 LIST_LABEL = K.LIST_LABEL
+CERTIFICATE_ROLES = ("", "issuable", "baseless")
 PROFILE_FILES = {"duties.yaml": "duty", "assist.yaml": "assist", "restricted.yaml": "restricted"}
 
 
@@ -68,6 +70,11 @@ class RawKnowledge:
     cues: dict[str, list[str]] = field(default_factory=dict)
     profile: dict = field(default_factory=dict)
     agreement: dict = field(default_factory=dict)
+    out_roles: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (reason, words or re: patterns)
+    dialect: dict[str, str] = field(default_factory=dict)  # dialect word -> Mandarin
+    askers: dict[str, list[str]] = field(default_factory=dict)  # kind of asker -> words
+    surnames: str = ""
+    corpus: list[CorpusRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -164,7 +171,11 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
             provenance=provenance, sources=tuple(sources), advice=str(entry.get("advice", "")).strip(),
             keywords=keywords, hints=_strings(entry.get("hints")), phrasings=_strings(entry.get("phrasings")),
             basis=_strings(entry.get("basis")), issuer=str(entry.get("issuer", "") or "").strip(), layer=layer,
+            reason=str(entry.get("reason", "") or "").strip(),
+            certificate_role=str(entry.get("certificate_role", "") or "").strip(),
         )
+        if raw.items[item_id].certificate_role not in CERTIFICATE_ROLES:
+            reader.problem(path, line, K.BAD_CERTIFICATE_ROLE.format(item_id=item_id, roles="/".join(CERTIFICATE_ROLES[1:])))
         reader.basis_refs.extend((path, line, item_id, key) for key in raw.items[item_id].basis)
         reader.item_sites[item_id] = (path, line)
 
@@ -206,6 +217,9 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
     _read_synonyms(reader, root / "synonyms.yaml", raw)
     _read_departments(reader, root / "departments.yaml", raw)
     _read_cues(reader, root / "cues.yaml", raw)
+    _read_dialect(reader, root / "dialect.yaml", raw)
+    _read_reading(reader, root / "reading.yaml", raw)
+    _read_corpus(reader, root, raw)
     _check_keyword_conflicts(reader, root, raw)
     raw.problems = reader.problems
     return raw
@@ -254,16 +268,23 @@ def _read_synonyms(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
 
 def _read_departments(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
     data = reader.load(path)
-    for entry in data.get("departments") or []:
-        line = entry.get("__line__", 0)
-        name = str(entry.get("name", "")).strip()
+    _read_groups(reader, path, data.get("departments"), "name", "aliases", raw.departments,
+                 K.DEPARTMENT_NO_NAME, K.ALIAS_TWO_DEPARTMENTS, include_name=True)
+
+
+def _read_groups(reader: _Reader, path: Path, groups: Any, name_key: str, words_key: str, target: dict[str, str],
+                 no_name: str, two_groups: str, include_name: bool = False) -> None:
+    """Groups of words that each stand for one name (a department's aliases, a Mandarin word's dialect forms)."""
+    for group in groups or []:
+        line = group.get("__line__", 0) if isinstance(group, dict) else 0
+        name = str(group.get(name_key, "")).strip() if isinstance(group, dict) else ""
         if not name:
-            reader.problem(path, line, K.DEPARTMENT_NO_NAME)
+            reader.problem(path, line, no_name)
             continue
-        for alias in (name, *_strings(entry.get("aliases"))):
-            if raw.departments.get(alias, name) != name:
-                reader.problem(path, line, K.ALIAS_TWO_DEPARTMENTS.format(alias=alias, first=raw.departments[alias], second=name))
-            raw.departments.setdefault(alias, name)
+        for word in ((name,) if include_name else ()) + _strings(group.get(words_key)):
+            if target.get(word, name) != name:
+                reader.problem(path, line, two_groups.format(word=word, first=target[word], second=name))
+            target.setdefault(word, name)
 
 
 def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
@@ -280,17 +301,89 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         raw.cues["forbidden_roles"].append((str(word), item.id))
     for key in ("question_cues", "disclaimers", "vague_words", "self_initiative"):
         raw.cues[key] = list(_strings(data.get(key)))
-    for key in ("negations", "assist_roles", "out_roles", "task_cues", "certificate_words", "chitchat"):
+    for group in data.get("out_roles") or []:
+        line = group.get("__line__", 0) if isinstance(group, dict) else data.get("__line__", 0)
+        reason, words = (str(group.get("reason", "")).strip(), _strings(group.get("words"))) if isinstance(group, dict) else ("", ())
+        if not reason or not words:
+            reader.problem(path, line, K.OUT_ROLE_SHAPE)
+            continue
+        for value in words:
+            _check_pattern(reader, path, line, "out_roles", value)
+        raw.out_roles.append((reason, words))
+    for key in ("negations", "assist_roles", "task_cues", "certificate_words", "chitchat"):
         values = _strings(data.get(key))
         if not values:
             reader.problem(path, data.get("__line__", 0), K.CUES_MISSING.format(key=key))
         for value in values:
-            if value.startswith("re:"):
-                try:
-                    re.compile(value[3:])
-                except re.error as exc:
-                    reader.problem(path, data.get("__line__", 0), K.BAD_PATTERN.format(key=key, value=value, error=exc))
+            _check_pattern(reader, path, data.get("__line__", 0), key, value)
         raw.cues[key] = list(values)
+
+
+def _check_pattern(reader: _Reader, path: Path, line: int, key: str, value: str) -> None:
+    if value.startswith("re:"):
+        try:
+            re.compile(value[3:])
+        except re.error as exc:
+            reader.problem(path, line, K.BAD_PATTERN.format(key=key, value=value, error=exc))
+
+
+def _read_dialect(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
+    data = reader.load(path)
+    _read_groups(reader, path, data.get("groups"), "mandarin", "dialect", raw.dialect,
+                 K.DIALECT_NO_MANDARIN, K.DIALECT_TWO_GROUPS)
+
+
+def _read_reading(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
+    data = reader.load(path)
+    askers = data.get("askers") or {}
+    for kind in ("government", "commercial", "resident"):
+        raw.askers[kind] = list(_strings(askers.get(kind)))
+        if not raw.askers[kind]:
+            reader.problem(path, askers.get("__line__", data.get("__line__", 0)), K.ASKERS_MISSING.format(kind=kind))
+    raw.surnames = str(data.get("surnames", "") or "").strip()
+
+
+def _record_problems(record: CorpusRecord, known_ids: set[str]) -> list[str]:
+    """What is wrong with one labelled request, in words a data editor can act on."""
+    problems = []
+    if not record.text.strip():
+        problems.append(K.CORPUS_EMPTY)
+    prefix = VERDICT_LIST_PREFIX.get(record.verdict)
+    if record.verdict not in (*VERDICT_LIST_PREFIX, "unlisted", *NO_ITEM_VERDICTS):
+        problems.append(K.CORPUS_VERDICT.format(verdict=record.verdict))
+    unknown = [i for i in (*record.ids, *record.forbidden) if i not in known_ids]
+    if unknown:
+        problems.append(K.CORPUS_UNKNOWN_IDS.format(ids=K.JOIN.join(map(str, unknown))))
+    if prefix and (not record.ids or not record.ids[0].startswith(prefix)):
+        problems.append(K.CORPUS_FIRST_ID.format(verdict=record.verdict, prefix=prefix))
+    if record.verdict in NO_ITEM_VERDICTS and record.ids:
+        problems.append(K.CORPUS_NO_IDS.format(verdict=record.verdict))
+    if record.forbidden and record.ids[:len(record.forbidden)] != record.forbidden:
+        problems.append(K.CORPUS_FORBIDDEN_FIRST)
+    if record.category not in CATEGORIES:
+        problems.append(K.CORPUS_CATEGORY.format(category=record.category, categories="/".join(CATEGORIES)))
+    return problems
+
+
+def _read_corpus(reader: _Reader, root: Path, raw: RawKnowledge) -> None:
+    """Every writer's labelled requests, each checked against the lists (file and record number on error)."""
+    known = set(raw.items)
+    seen: dict[str, tuple[Path, int]] = {}
+    for path in corpus_files(root):
+        try:
+            records, malformed = read_corpus_file(path, _LineLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            reader.problem(path, 0, K.YAML_ERROR.format(problem=exc))
+            continue
+        for line, problem in malformed:
+            reader.problem(path, line, problem)
+        for line, record in records:
+            for problem in _record_problems(record, known):
+                reader.problem(path, line, problem)
+            if record.text in seen and seen[record.text][0] == path:
+                reader.problem(path, line, K.CORPUS_DUPLICATE.format(first=seen[record.text][1]))
+            seen.setdefault(record.text, (path, line))
+        raw.corpus.extend(record for _, record in records)
 
 
 def _check_keyword_conflicts(reader: _Reader, root: Path, raw: RawKnowledge) -> None:

@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
-ListKind = Literal["duty", "assist", "restricted", "certificate"]
-Verdict = Literal["duty", "assist", "restricted", "certificate_refused", "unlisted", "unclear", "chitchat"]
 
-LIST_KINDS: tuple[ListKind, ...] = ("duty", "assist", "restricted", "certificate")
-VERDICTS: tuple[Verdict, ...] = (
-    "duty", "assist", "restricted", "certificate_refused", "unlisted", "unclear", "chitchat",
-)
+class ListKind(StrEnum):
+    DUTY = "duty"
+    ASSIST = "assist"
+    RESTRICTED = "restricted"
+    CERTIFICATE = "certificate"
+
+
+class Verdict(StrEnum):
+    """What the check tells the cadre. Equal to its value, so JSON and the database keep the plain word."""
+
+    DUTY = "duty"
+    ASSIST = "assist"
+    RESTRICTED = "restricted"
+    CERTIFICATE_REFUSED = "certificate_refused"
+    UNLISTED = "unlisted"
+    UNCLEAR = "unclear"
+    CHITCHAT = "chitchat"
+
+
+LIST_KINDS: tuple[ListKind, ...] = tuple(ListKind)
+VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
 # Which verdict an item of each list leads to.
-VERDICT_OF_LIST: dict[ListKind, Verdict] = {
-    "duty": "duty",
-    "assist": "assist",
-    "restricted": "restricted",
-    "certificate": "certificate_refused",
+VERDICT_OF_LIST: dict[str, Verdict] = {
+    ListKind.DUTY: Verdict.DUTY,
+    ListKind.ASSIST: Verdict.ASSIST,
+    ListKind.RESTRICTED: Verdict.RESTRICTED,
+    ListKind.CERTIFICATE: Verdict.CERTIFICATE_REFUSED,
 }
-FORBIDDEN_VERDICTS: frozenset[str] = frozenset({"restricted", "certificate_refused", "unlisted"})
+PERMITS: frozenset[Verdict] = frozenset({Verdict.DUTY, Verdict.ASSIST})
+FORBIDDEN_VERDICTS: frozenset[Verdict] = frozenset({Verdict.RESTRICTED, Verdict.CERTIFICATE_REFUSED, Verdict.UNLISTED})
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,10 @@ class Item:
     basis: tuple[str, ...] = ()
     issuer: str = ""
     layer: str = ""
+    # What the cadre reads after 原因： for a forbidden item ("要求村(居)委会作为责任主体执法").
+    reason: str = ""
+    # A part the item plays in certificate requests: "issuable" (B27), "baseless" (C25), or none.
+    certificate_role: str = ""
     # Set from the town's agreement file (B items only).
     enabled: bool = True
     fee: str = ""
@@ -81,7 +101,7 @@ class CheckResult:
 
     @property
     def in_agreement(self) -> bool | None:
-        if self.verdict in ("duty", "assist"):
+        if self.verdict in PERMITS:
             return True
         if self.verdict in FORBIDDEN_VERDICTS:
             return False
@@ -93,7 +113,7 @@ class CheckResult:
 
     def to_json(self) -> dict:
         return {
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "in_agreement": self.in_agreement,
             "matches": [m.to_json() for m in self.matches[:3]],
             "reply": self.reply,

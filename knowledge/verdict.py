@@ -1,148 +1,107 @@
-"""The rules that turn item scores and role cues into one verdict."""
+"""From the model's probabilities and the request's structure to one verdict, by named rules.
+
+The model proposes; the rules below may only make an answer more careful (a permit becomes a refusal or
+`unclear`), never the other way round, because a wrong "在协议内" sends a cadre to do forbidden work.
+Each rule is pinned by a labelled case that fails without it (tests/knowledge/test_verdict_rules.py), and any
+rule can be switched off by name to measure what it does (bench/accuracy.py --ablate).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from knowledge.matcher import Analysis, ItemScore
-from knowledge.model import VERDICT_OF_LIST, Item, Verdict
+from knowledge.learned import Scores
+from knowledge.model import PERMITS, VERDICT_OF_LIST, Item, ListKind, Verdict
+from knowledge.reading import Reading
+
+
+class Rule(StrEnum):
+    OUT_ROLE_BLOCKS_PERMIT = "out_role_blocks_permit"
+    PERMIT_NEEDS_CONFIDENCE = "permit_needs_confidence"
+    AGREEMENT_SWITCHES_ITEM_OFF = "agreement_switches_item_off"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Tuned on the development set; see bench/accuracy.py."""
+    """Chosen on the writers held out in turn; bench/accuracy.py --sweep prints the curve around them."""
 
-    confident: float = 0.6  # an allowed item this strong is an answer
-    minimum: float = 0.35  # below this an item is not even a candidate
-    gap: float = 0.3  # top two of different verdicts closer than this (relative) are unclear
-    forbidden: float = 0.6  # keyword evidence for a C or P item that outweighs an allowed part
-    part: float = 0.5  # keyword evidence for the allowed part of a mixed request
-    initiative: float = 1.6  # how much who starts the work (committee or department) favours duty or assist
+    permit: float = 0.6  # a permit needs at least this calibrated probability
+    allowed_part: float = 0.12  # an allowed item this probable is named as the allowed part of a refusal
+    candidate: float = 0.04  # items shown under `unclear`
+    allowed_clause: float = 0.3  # a clause read alone names an allowed part when its item is this probable
+    allowed_hint: float = 0.02  # … searched for only where the whole message gives an allowed item this much
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item: Item
+    probability: float
 
 
 @dataclass
 class Decision:
     verdict: Verdict
-    matches: list[ItemScore] = field(default_factory=list)
-    allowed_part: ItemScore | None = None
-    out_roles: list[str] = field(default_factory=list)
+    matches: list[Candidate] = field(default_factory=list)
+    allowed_part: Candidate | None = None
+    reading: Reading | None = None
     not_in_agreement: Item | None = None
-    assist_only: bool = False  # the forbidden part was denied and only publicising/notifying is asked
+    fired: list[Rule] = field(default_factory=list)
+    canonical: str = ""  # the message as read, for looking up who handed it down
 
 
-HINT_FLOOR = 0.3  # a C item with at least one topical word beats a role word's default item
+LISTS_OF_VERDICT: dict[Verdict, tuple[str, ...]] = {
+    Verdict.DUTY: (ListKind.DUTY,),
+    Verdict.ASSIST: (ListKind.ASSIST,),
+    Verdict.RESTRICTED: (ListKind.RESTRICTED,),
+    Verdict.CERTIFICATE_REFUSED: (ListKind.CERTIFICATE,),
+    Verdict.UNLISTED: (),
+}
 
 
-def _with_keywords(ranked: list[ItemScore], lists: tuple[str, ...], floor: float) -> list[ItemScore]:
-    return [s for s in ranked if s.item.list in lists and s.keyword_score >= floor]
+def _candidates(scores: Scores, items: dict[str, Item], lists: tuple[str, ...], limit: int = 3) -> list[Candidate]:
+    return [Candidate(items[i], p) for i, p in scores.best_items(lists, items, limit)]
 
 
-def _role_items(analysis: Analysis, items: dict[str, Item]) -> list[ItemScore]:
-    """The C items a forbidden role word points at: the best-scoring one that carries the word, else its default."""
-    words = {word for word, _ in analysis.forbidden_roles}
-    carrying = [s for s in analysis.ranked if s.item.list == "restricted" and words & set(s.words)]
-    if carrying:
-        return carrying
-    scored = [s for s in analysis.ranked if s.item.list == "restricted" and s.keyword_score >= HINT_FLOOR]
-    if scored:
-        return scored
-    return [ItemScore(items[item_id], 0.0, 0.0, [word]) for word, item_id in analysis.forbidden_roles]
+def decide(scores: Scores, reading: Reading, items: dict[str, Item], t: Thresholds = Thresholds(),
+           disabled: frozenset[Rule] = frozenset()) -> Decision:
+    verdict, probability = scores.best_verdict()
+    verdict = Verdict(verdict)
+    fired: list[Rule] = []
+
+    def on(rule: Rule) -> bool:
+        return rule not in disabled
+
+    if verdict in PERMITS and on(Rule.OUT_ROLE_BLOCKS_PERMIT) and reading.out_roles:
+        # "另外让社区把排查数字凑够30户" / "向应聘者收取介绍费": collecting money, selling or padding numbers is
+        # on no list at all, however assisting the rest of the request is.
+        verdict = Verdict.UNLISTED
+        fired.append(Rule.OUT_ROLE_BLOCKS_PERMIT)
+    if verdict in PERMITS and on(Rule.PERMIT_NEEDS_CONFIDENCE) and probability < t.permit:
+        fired.append(Rule.PERMIT_NEEDS_CONFIDENCE)
+        shown = [Candidate(items[i], p) for i, p in scores.items[:3] if p >= t.candidate]
+        return Decision(Verdict.UNCLEAR, shown, reading=reading, fired=fired)
+
+    if verdict in (Verdict.CHITCHAT, Verdict.UNCLEAR):
+        shown = [Candidate(items[i], p) for i, p in scores.items[:3] if p >= t.candidate]
+        return Decision(verdict, shown if verdict == Verdict.UNCLEAR else [], reading=reading, fired=fired)
+
+    matches = _candidates(scores, items, LISTS_OF_VERDICT[verdict])
+    if verdict == Verdict.ASSIST and matches and not matches[0].item.enabled \
+            and on(Rule.AGREEMENT_SWITCHES_ITEM_OFF):
+        fired.append(Rule.AGREEMENT_SWITCHES_ITEM_OFF)
+        return Decision(Verdict.UNLISTED, matches[:1], reading=reading, not_in_agreement=matches[0].item, fired=fired)
+
+    allowed_part = None
+    if verdict not in PERMITS:
+        allowed = _candidates(scores, items, (ListKind.DUTY, ListKind.ASSIST), 1)
+        if allowed and allowed[0].probability >= t.allowed_part:
+            allowed_part = allowed[0]
+    if verdict == Verdict.UNLISTED:
+        matches = [allowed_part] if allowed_part else []
+    elif allowed_part is not None:
+        matches = matches[:2] + [allowed_part]  # the forbidden part first, always
+    return Decision(verdict, matches[:3], allowed_part=allowed_part, reading=reading, fired=fired)
 
 
-def _unique(scores: list[ItemScore]) -> list[ItemScore]:
-    seen: set[str] = set()
-    return [s for s in scores if not (s.item.id in seen or seen.add(s.item.id))]
-
-
-def _who_acts(analysis: Analysis, t: Thresholds) -> list[ItemScore]:
-    """Re-rank the allowed items by who starts the work.
-
-    The same activity is the committee's own duty when it starts it ("村里自己想办个法律小课堂") and assisting
-    work when a department hands it down ("司法所让村里配合搞宪法宣传周").
-    """
-    if analysis.self_initiated and not analysis.task_cues:
-        favoured, factor = "duty", t.initiative
-    elif analysis.task_cues and not analysis.self_initiated:
-        favoured, factor = "assist", t.initiative
-    else:
-        return analysis.ranked
-    # Only the other kind is held back: nothing becomes surer than its own evidence.
-    rival = "assist" if favoured == "duty" else "duty"
-    rescored = []
-    for s in analysis.ranked:
-        weight = 1 / factor if s.item.list == rival else 1.0
-        rescored.append(ItemScore(s.item, s.score * weight, s.keyword_score * weight, s.words) if weight != 1.0 else s)
-    return sorted(rescored, key=ItemScore.compare_key, reverse=True)
-
-
-def decide(analysis: Analysis, items: dict[str, Item], t: Thresholds = Thresholds()) -> Decision:
-    ranked = _who_acts(analysis, t)
-    top = ranked[0] if ranked else None
-    top_score = top.score if top else 0.0
-
-    allowed = _with_keywords(ranked, ("duty", "assist"), t.part)
-    allowed_part = allowed[0] if allowed else None
-
-    # Small talk: no topic word at all, and a greeting, a thanks or a question to the bot.
-    if analysis.chitchat and (top is None or top.keyword_score < t.part) and not analysis.out_roles \
-            and not analysis.forbidden_roles:
-        return Decision("chitchat")
-
-    # A certificate request: the P list against the certificates a committee may still issue (B27).
-    # "骑手跑来社区让我们开无犯罪记录": a certificate named outright and asked of the committee.
-    named_certificate = (top is not None and top.item.list == "certificate" and top.keyword_score >= t.forbidden
-                         and bool(analysis.task_cues))
-    if analysis.certificate_words or named_certificate:
-        refused = [s for s in ranked if s.item.list == "certificate" and s.score >= t.minimum]
-        issuable = next((s for s in ranked if s.item.id == "B27" and s.keyword_score >= t.part), None)
-        baseless = next((s for s in ranked if s.item.id == "C25" and s.keyword_score >= t.part), None)
-        if baseless and (not refused or baseless.keyword_score >= refused[0].keyword_score):
-            return Decision("restricted", [baseless, *refused[:2]])
-        if issuable and (not refused or issuable.keyword_score >= refused[0].keyword_score):
-            return Decision("assist", [issuable, *[s for s in ranked if s is not issuable][:2]])
-        if refused:
-            return Decision("certificate_refused", refused[:3])
-
-    # Forbidden evidence wins over any allowed part: a wrong "yes" is the costly error.
-    # (P items only speak where a certificate is asked for, above.)
-    forbidden = _with_keywords(ranked, ("restricted",), t.forbidden)
-    if analysis.forbidden_roles:
-        forbidden = _unique(_role_items(analysis, items) + [s for s in forbidden if s.item.list == "restricted"])
-    if forbidden:
-        verdict = VERDICT_OF_LIST[forbidden[0].item.list]
-        part = allowed_part if allowed_part and allowed_part.score >= t.part else None
-        matches = forbidden[:2] + ([part] if part else [])
-        return Decision(verdict, matches[:3], allowed_part=part, out_roles=analysis.out_roles)
-
-    if analysis.out_roles:
-        return Decision("unlisted", allowed[:3], allowed_part=allowed_part, out_roles=analysis.out_roles)
-
-    # A restricted item that fits clearly on its own (the cadre often names it: "这算不算协税护税").
-    if top and top.item.list == "restricted" and top_score >= t.confident and top.keyword_score >= HINT_FLOOR:
-        return Decision("restricted", [top, *_with_keywords(ranked[1:], ("restricted",), HINT_FLOOR)][:3])
-
-    if top and top.item.list in ("duty", "assist") and top_score >= t.confident:
-        rival = next((s for s in ranked[1:] if VERDICT_OF_LIST[s.item.list] != VERDICT_OF_LIST[top.item.list]), None)
-        if rival is None or (top_score - rival.score) / top_score >= t.gap:
-            if not top.item.enabled:
-                return Decision("unlisted", [top], not_in_agreement=top.item)
-            return Decision(VERDICT_OF_LIST[top.item.list], ranked[:3])
-
-    # "不是让我们收钱，只是宣传": the forbidden part is denied and only an assisting role is left, but no item
-    # says what is publicised. Not a refusal, and not yet a yes: ask which matter, offering assisting items.
-    if analysis.denied and analysis.assist_roles:
-        roles = set(analysis.assist_roles)
-        candidates = [s for s in ranked if s.item.list in ("assist", "duty") and set(s.words) - roles][:3]
-        return Decision("unclear", candidates, assist_only=True)
-
-    if top and top_score >= t.minimum and top.keyword_score >= HINT_FLOOR:
-        return Decision("unclear", [s for s in ranked if s.score >= t.minimum][:3])
-    # Nothing on any list fits. A concrete task pushed on the committee is unlisted work; a vague one
-    # ("又来任务了") cannot be judged yet; anything else is small talk.
-    concrete = len(analysis.content_words) >= 2
-    if analysis.task_cues and concrete:
-        return Decision("unlisted")
-    # A question about some matter that fits nothing: ask for detail rather than chat.
-    if analysis.task_cues or analysis.question_cues or analysis.self_initiated:
-        return Decision("unclear")
-    return Decision("chitchat")
+__all__ = ["Candidate", "Decision", "Rule", "Thresholds", "VERDICT_OF_LIST", "decide"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 import unicodedata
+
+import numpy as np
 
 from knowledge.normalize import CLAUSE_MARK
 
@@ -39,10 +42,22 @@ class Readings:
             plain = "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
             self._syllable[chr(codepoint)] = plain
 
+        # Each distinct reading gets a small number for the model's pinyin features (0 = no reading).
+        numbers: dict[str, int] = {}
+        self._number = {ch: numbers.setdefault(s, len(numbers) + 1) for ch, s in self._syllable.items()}
+
     def syllables(self, text: str) -> list[str]:
         """One reading per character (a character with none stands for itself)."""
         syllable = self._syllable
         return [syllable.get(ch, ch) for ch in text]
+
+    def number_table(self, size: int) -> np.ndarray:
+        """The reading of every code point below `size` as a small number (0: none), for vectorised look-up."""
+        table = np.zeros(size, dtype=np.uint32)
+        for ch, number in self._number.items():
+            if ord(ch) < size:
+                table[ord(ch)] = number
+        return table
 
 
 def find_all(text: str, term: str) -> list[int]:
@@ -52,6 +67,11 @@ def find_all(text: str, term: str) -> list[int]:
         positions.append(start)
         start = text.find(term, start + 1)
     return positions
+
+
+def compile_cue(value: str) -> re.Pattern:
+    """A cue word, or a regular expression written `re:…`."""
+    return re.compile(value[3:] if value.startswith("re:") else re.escape(value))
 
 
 @dataclass(frozen=True)
@@ -99,12 +119,26 @@ class CueSet:
     def roles_found(self, text: str) -> list[tuple[str, str]]:
         """Non-negated forbidden role words (or `re:` patterns), as written in the text, with their default item."""
         found = []
-        for word, item_id in self.forbidden_roles:
-            pattern = re.compile(word[3:] if word.startswith("re:") else re.escape(word))
+        for (word, item_id), pattern in zip(self.forbidden_roles, self._role_patterns):
+            if word[0] not in text and not word.startswith("re:"):
+                continue
             live = [m.group(0) for m in pattern.finditer(text) if not self.is_negated(text, m.start(), len(m.group(0)))]
             if live:
                 found.append((live[0], item_id))
         return found
+
+    def denied_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where a forbidden role word stands denied ("不用我们打卡排名"): the model must not read it as demanded."""
+        spans = []
+        for (word, _), pattern in zip(self.forbidden_roles, self._role_patterns):
+            if word[0] not in text and not word.startswith("re:"):
+                continue
+            spans += [m.span() for m in pattern.finditer(text) if self.is_negated(text, m.start(), len(m.group(0)))]
+        return spans
+
+    @cached_property
+    def _role_patterns(self) -> tuple[re.Pattern, ...]:
+        return tuple(compile_cue(word) for word, _ in self.forbidden_roles)
 
     def is_negated(self, text: str, position: int, length: int = 0, window: int = 8) -> bool:
         """Whether the word at `position` is denied in its clause.
@@ -112,8 +146,10 @@ class CueSet:
         A negation before it ("不是让我们收钱") or a disclaimer after it ("执法是派出所自己的事").
         """
         clause_start = text.rfind(CLAUSE_MARK, 0, position) + 1
-        before = text[max(clause_start, position - window):position]
-        if any(neg in before for neg in self.negations):
+        start = max(clause_start, position - window)
+        # A negation may run into the word itself: "不收钱" denies 收钱 through 不收.
+        reach = text[start:position + length]
+        if any(0 <= reach.find(neg) < position - start for neg in self.negations):
             return True
         end = position + length
         clause_end = text.find(CLAUSE_MARK, end)

@@ -15,8 +15,6 @@ HEADLINE = {
     "unlisted": "⚠️ 不在清单内：未经准入的事项",
     "unclear": "❓ 还不能确定属于哪一项，最接近的是：",
 }
-ASSIST_ONLY = "🤝 只做宣传、通知、上报，属于协助性质，一般可以配合"
-ASSIST_ONLY_ASK = "请说明是哪方面的事（如医保、反诈、征兵），以便确定是哪一项、是否在本镇协议内。"
 UNCLEAR_NOTHING = "❓ 还判断不了：请说清楚是哪个部门、让村(居)委会做什么，比如“派出所让社区开亲属关系证明”。"
 NOT_IN_AGREEMENT = "⚠️ 不在本镇协议内：{id} {title} 未列入协议书"
 
@@ -31,13 +29,24 @@ ACTION = {
 }
 
 ITEM_LINE = "{id} {title}（{list_name}）"
-WHY = "依据：匹配到{words}"
-WHY_NONE = "依据：没有对应的清单事项"
-MIXED = "其中{allowed_words}属 {allowed_id} {allowed_title}，可以协助；其余部分不可。"
-OUT_ROLE = "{words}不属于任何清单事项"
 FEE_NOTE = "（本镇协议：{department}委托，经费{fee}）"
-QUOTE = "「{}」"
-JOINER = ""
+
+# The reason line speaks to the cadre about the request, never about matched strings.
+REASON = {
+    "duty": "原因：这是村(居)委会自己依法要办的事{basis}。",
+    "assist": "原因：属于政府委托、村(居)委会协助的工作{roles}。",
+    "assist_certificate": "原因：这是村(居)委会仍可依法出具的证明。",
+    "restricted": "原因：{reason}{basis}。",
+    "certificate_refused": "原因：这类证明不在村(居)委会可以出具的范围内{basis}。",
+    "unlisted_role": "原因：{reason}，不属于任何清单事项。",
+    "unlisted_commercial": "原因：这是{asker}自己的事，不是政府委托的工作，不在任何清单内。",
+    "unlisted": "原因：没有对应的清单事项，也没有经过准入。",
+}
+ISSUER = "谁来出具：{issuer}。"
+ROLES_NOTE = "，村(居)委会只负责{roles}"
+BASIS_NOTE = "（{basis}）"
+ROLE_JOINER = "、"
+MIXED = "其中「{allowed_title}」（{allowed_id}）可以协助；其余部分不可。"
 
 HELP_SHORT = (
     "您好，我是政社互动助手。把别人交给村(居)委会的任务发给我，"

@@ -14,9 +14,9 @@ CERTIFICATE = "派出所叫社区开个证明，证明张阿姨跟她儿子是�
 ASSIST = "低保入户算吗"                              # assist (B1)
 # Short phrases the real knowledge base cannot pin to one item ("unclear"); the candidates are checked first, so a
 # change to the lists that moves them fails with a clear message instead of a puzzling chat.
-UNCLEAR = "社保和亲属关系"   # candidates P1 亲属关系证明 (certificate), B6 (assist), P10 健在证明 (certificate)
-UNCLEAR_IDS = ["P1", "B6", "P10"]
-HUKOU = "户口变更"           # one candidate: P3 户口登记项目内容变更申请证明 (certificate)
+UNCLEAR = "高龄津贴和城管执法"   # candidates C13 城市管理 (restricted), B9 高龄津贴 (assist), C10 执法 (restricted)
+UNCLEAR_IDS = ["C13", "B9", "C10"]
+HUKOU = "证件遗失和消防宣传"  # candidates P20 证件遗失证明 (certificate) first, then B18 (assist)
 
 
 def rows(session_factory, model, *where):
@@ -162,53 +162,53 @@ async def test_feedback_is_recorded(cadre, session_factory):
 
 
 async def test_unclear_shows_candidates_and_a_choice_answers(cadre, kb, session_factory):
-    p1, b6, p10 = candidate_labels(kb, UNCLEAR, UNCLEAR_IDS)
+    c13, b9, c10 = candidate_labels(kb, UNCLEAR, UNCLEAR_IDS)
     await cadre.send_text(UNCLEAR)
     answer = cadre.last_message
     assert answer.text.startswith("❓")
-    assert answer.button_labels == [p1, b6, p10, "都不是", "👍", "👎"]
-    await cadre.press(b6)
+    assert answer.button_labels == [c13, b9, c10, "都不是", "👍", "👎"]
+    await cadre.press(b9)
     chosen = cadre.last_message
-    assert chosen.text.startswith("您选的是") and "B6" in chosen.text and "P1" not in chosen.text
+    assert chosen.text.startswith("您选的是") and "B9" in chosen.text and "C13" not in chosen.text
     assert chosen.button_labels == ["👍", "👎"]  # an assist item is not a red card
-    await cadre.press(p1, message=answer)
+    await cadre.press(c13, message=answer)
     chosen = cadre.last_message
-    assert chosen.text.startswith("您选的是") and "P1" in chosen.text and "不应出具" in chosen.text
+    assert chosen.text.startswith("您选的是") and "C13" in chosen.text and "不在准入范围" in chosen.text
     assert chosen.button_labels == ["记为红牌候选", "👍", "👎"]
     await cadre.press("记为红牌候选", message=chosen)
     await cadre.press("其他(手动输入)")
-    await cadre.send_text("派出所")
-    assert "已记为红牌候选" in cadre.last_message.text and "P1 亲属关系证明" in cadre.last_message.text
+    await cadre.send_text("城管")
+    assert "已记为红牌候选" in cadre.last_message.text and f"C13 {kb.items['C13'].title}" in cadre.last_message.text
     [card] = rows(session_factory, RedCard)
-    assert card.item_id == "P1" and card.task_text == UNCLEAR
+    assert card.item_id == "C13" and card.task_text == UNCLEAR
     await cadre.press("都不是", message=answer)
     assert "都不是" in cadre.last_message.text
     assert "记为红牌候选" in cadre.last_message.button_labels
 
 
 async def test_a_certificate_candidate_is_answered_by_the_knowledge_base(cadre, kb, session_factory):
-    """户口变更 is unclear with P3 (a certificate committees must not issue) first: choosing it gives the knowledge
-    base's full answer for P3 (what to refuse and where the resident should go), with the red-card button."""
-    [p3, *_] = candidate_labels(kb, HUKOU, ["P3"])
+    """The phrase is unclear with P20 (a certificate committees must not issue) first: choosing it gives the
+    knowledge base's full answer for P20 (what to refuse and where to go instead), with the red-card button."""
+    [p20, b18] = candidate_labels(kb, HUKOU, ["P20", "B18"])
     await cadre.send_text(HUKOU)
     answer = cadre.last_message
-    assert answer.text.startswith("❓") and answer.button_labels[:2] == [p3, "都不是"]
-    replies = await cadre.press(p3)
+    assert answer.text.startswith("❓") and answer.button_labels[:3] == [p20, b18, "都不是"]
+    replies = await cadre.press(p20)
     [chosen] = replies
     assert cadre.last_answer == "已显示所选事项。"
     assert chosen.text.startswith("您选的是：\n🚫 不应出具")
-    assert "P3 户口登记项目内容变更申请证明" in chosen.text and "派出所" in chosen.text
-    assert chosen.text == "您选的是：\n" + kb.answer_for_item("P3").reply
+    assert "P20 证件遗失证明" in chosen.text and "原因：" in chosen.text
+    assert chosen.text == "您选的是：\n" + kb.answer_for_item("P20").reply
     assert chosen.button_labels == ["记为红牌候选", "👍", "👎"]
     await cadre.press("记为红牌候选", message=chosen)
     await cadre.press("其他(手动输入)")
     await cadre.send_text("派出所")
     [card] = rows(session_factory, RedCard)
-    assert card.item_id == "P3"
+    assert card.item_id == "P20"
 
 
 async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cadre, kb, session_factory):
-    candidate_labels(kb, HUKOU, ["P3"])
+    candidate_labels(kb, HUKOU, ["P20", "B18"])
     await cadre.send_text(HUKOU)
     await cadre.press("都不是")
     assert rows(session_factory, CheckLog)[0].feedback == -1
@@ -225,7 +225,7 @@ async def test_a_forged_candidate_index_changes_nothing(bot, cadre, kb, session_
     await cadre.send_text(UNCLEAR)
     check_id = rows(session_factory, CheckLog)[0].id
     secret = bot.settings.secret
-    await cadre.press_data(callbacks.sign(secret, cadre.user_id, "rc", check_id, "2"))  # B6 is no red card
+    await cadre.press_data(callbacks.sign(secret, cadre.user_id, "rc", check_id, "2"))  # B9 is no red card
     assert "在清单内" in cadre.last_answer
     await cadre.press_data(callbacks.sign(secret, cadre.user_id, "cc", check_id, 7))
     assert cadre.last_answer == "无法识别这个按钮。"

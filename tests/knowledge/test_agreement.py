@@ -53,8 +53,10 @@ def test_an_agreement_naming_a_restricted_item_is_rejected(data_dir: Path, tmp_p
 def test_editing_a_list_is_seen_without_clearing_any_cache(data_dir: Path, tmp_path: Path):
     cache = tmp_path / "cache"
     before = load_knowledge_base(data_dir, cache_dir=cache)
-    assert before.check("区里让社区推广一下打鸟比赛").verdict != "duty"
+    assert before.check("村里想办一场打鸟比赛").matches[0].id != "A1"
     path = data_dir / "profiles/taicang/duties.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("keywords: [", "keywords: [打鸟比赛, ", 1), encoding="utf-8")
-    after = load_knowledge_base(data_dir, cache_dir=cache)
-    assert after.check("区里让社区推广一下打鸟比赛").matches[0].list == "duty"
+    text = path.read_text(encoding="utf-8").replace("keywords: [", "keywords: [打鸟比赛, 打鸟, ", 1)
+    path.write_text(text.replace("phrasings:\n", "phrasings:\n      - 村里想办一场打鸟比赛\n      - 打鸟比赛我们自己搞\n", 1),
+                    encoding="utf-8")
+    after = load_knowledge_base(data_dir, cache_dir=cache)  # the list changed, so the model learns again
+    assert after.check("村里想办一场打鸟比赛").matches[0].id == "A1"

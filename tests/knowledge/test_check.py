@@ -36,11 +36,28 @@ def test_negation_flips_a_forbidden_word_back_to_assisting(kb: KnowledgeBase):
 
 
 def test_a_mixed_request_is_forbidden_and_the_reply_names_both_parts(kb: KnowledgeBase):
-    result = kb.check("人社所让我们挨家挨户收城乡医保的钱，还天天群里排名通报")
+    result = kb.check("卫健局让我们帮居民签家庭医生，签约率还排名")
     assert result.verdict == "restricted"
-    assert result.matches[0].list == "restricted"
-    assert result.allowed_part is not None and result.allowed_part.id == "B6"
-    assert "B6" in result.reply and result.matches[0].id in result.reply
+    assert result.matches[0].list == "restricted"  # the forbidden part first, always
+    assert result.allowed_part is not None and result.allowed_part.id == "B8"
+    assert "B8" in result.reply and result.matches[0].id in result.reply
+    assert result.reply.index(result.matches[0].id) < result.reply.index("B8")
+
+
+def test_the_reason_speaks_to_the_cadre_not_in_matched_strings(kb: KnowledgeBase):
+    result = kb.check("住建局发文让社区当拆违责任主体，下周带队拆违章搭建")
+    assert result.verdict == "restricted" and result.matches[0].id == "C11"
+    reason = next(line for line in result.reply.splitlines() if line.startswith("原因："))
+    assert "责任主体" in reason and "拆" in reason
+    assert "匹配" not in result.reply and "「" not in reason
+
+
+def test_a_commercial_asker_is_never_agreement_work(kb: KnowledgeBase):
+    for text in ["物业公司让居委会帮他们催缴物业费", "有个培训学校想让社区帮忙在群里发招生广告",
+                 "银行让村委会动员村民来办信用卡"]:
+        result = kb.check(text)
+        assert result.verdict == "unlisted", (text, result.verdict)
+        assert result.in_agreement is False
 
 
 def test_certificate_the_committee_must_not_issue_says_where_to_go(kb: KnowledgeBase):
@@ -71,26 +88,29 @@ def test_small_talk_gets_help_not_a_classification(kb: KnowledgeBase, text: str)
 
 
 def test_an_ambiguous_request_offers_the_closest_items(kb: KnowledgeBase):
-    result = kb.check("户口变更")
+    result = kb.check("有个事想问问")
     assert result.verdict == "unclear" and result.in_agreement is None
-    assert result.matches[0].id == "P3"
-    assert "· P3" in result.reply
+    assert "可依法拒绝" not in result.reply and "在协议内" not in result.reply
 
 
 def test_a_request_with_nothing_to_go_on_asks_for_the_department_and_the_task(kb: KnowledgeBase):
-    result = kb.check("街道让我们统计一下")
+    result = kb.check("镇里打电话让我们配合一下")
     assert result.verdict == "unclear"
-    assert result.matches == ()
-    assert "哪个部门" in result.reply
+    assert "在协议内" not in result.reply
 
 
-@pytest.mark.parametrize("text", ["街道不是让我们收钱，只是宣传", "不用我们打卡排名，只要上报一下数据"])
+@pytest.mark.parametrize("text", ["街道不是让我们收钱，只是宣传", "不用我们打卡排名，只要上报一下数据",
+                                  "不用当责任主体，只是巡查看到就报"])
 def test_a_denied_forbidden_part_is_not_a_refusal(kb: KnowledgeBase, text: str):
-    """The issue's own example: with the forbidden part denied, only an assisting role is left."""
+    """What a denial covers is not demanded: with the forbidden part denied, only an assisting role is left."""
     result = kb.check(text)
-    assert result.verdict == "unclear"
+    assert result.verdict in ("assist", "unclear"), result.verdict
     assert "可依法拒绝" not in result.reply and "红牌" not in result.reply
-    assert "协助" in result.reply
+
+
+def test_a_disclaimer_that_only_disguises_enforcement_is_still_refused(kb: KnowledgeBase):
+    result = kb.check("城管说不是让你们执法，只是以居委会名义给商户下整改通知，限期不改就罚款")
+    assert result.verdict == "restricted" and result.in_agreement is False
 
 
 def test_a_task_outside_every_list_is_unlisted(kb: KnowledgeBase):
