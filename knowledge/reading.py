@@ -96,7 +96,8 @@ class Reader:
     def read(self, text: str) -> Reading:
         cues = self.cues
         asker, word = self.asker(text)
-        out, denied_spans = [], cues.denied_spans(text)
+        roles, denied_spans = cues.roles_and_denials(text)
+        out = []
         for role in self.out_roles:
             live = []
             for m in role.pattern.finditer(text):
@@ -110,7 +111,7 @@ class Reader:
         for start, end in sorted(denied_spans, reverse=True):
             demanded = demanded[:start] + DENIED * (end - start) + demanded[end:]
         return Reading(
-            asker=asker, asker_word=word, forbidden_roles=tuple(cues.roles_found(text)), out_roles=tuple(out),
+            asker=asker, asker_word=word, forbidden_roles=tuple(roles), out_roles=tuple(out),
             assist_roles=tuple(cues.any_in(cues.assist_roles, text)),
             denied=any(neg in text for neg in cues.negations), demanded_text=demanded,
         )

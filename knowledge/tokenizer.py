@@ -69,17 +69,17 @@ class Tokenizer:
 
     # A cached knowledge base keeps the word list it cuts with; jieba itself is needed only to build it.
     def __getstate__(self) -> dict:
-        return {"_terms": self._terms, "_cache_dir": self._cache_dir, "_lexicon": self._lexicon}
+        return {"_terms": self._terms, "_cache_dir": self._cache_dir, "_lexicon": self._lexicon}  # not _sizes_by_first
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
         """The text cut into words, longest known word first; unknown material one character at a time."""
-        lexicon, out, i, n = self._lexicon, [], 0, len(text)
+        lexicon, sizes, out, i, n = self._lexicon, self._sizes(), [], 0, len(text)
         while i < n:
-            for size in range(min(MAX_WORD, n - i), 1, -1):
-                if text[i:i + size] in lexicon:
+            for size in sizes.get(text[i], ()):  # only the lengths some word starting so has, longest first
+                if i + size <= n and text[i:i + size] in lexicon:
                     out.append((text[i:i + size], i, i + size))
                     i += size
                     break
@@ -87,6 +87,16 @@ class Tokenizer:
                 out.append((text[i], i, i + 1))
                 i += 1
         return out
+
+    def _sizes(self) -> dict[str, tuple[int, ...]]:
+        sizes = self.__dict__.get("_sizes_by_first")
+        if sizes is None:  # derived from the lexicon on first use, so a cached knowledge base stays small
+            found: dict[str, set[int]] = {}
+            for word in self._lexicon:
+                found.setdefault(word[0], set()).add(len(word))
+            sizes = {ch: tuple(sorted(lengths, reverse=True)) for ch, lengths in found.items()}
+            self.__dict__["_sizes_by_first"] = sizes
+        return sizes
 
     def words(self, text: str) -> list[str]:
         """Meaningful words of the text, without punctuation or stopwords."""

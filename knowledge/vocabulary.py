@@ -118,23 +118,32 @@ class CueSet:
 
     def roles_found(self, text: str) -> list[tuple[str, str]]:
         """Non-negated forbidden role words (or `re:` patterns), as written in the text, with their default item."""
-        found = []
-        for (word, item_id), pattern in zip(self.forbidden_roles, self._role_patterns):
-            if word[0] not in text and not word.startswith("re:"):
-                continue
-            live = [m.group(0) for m in pattern.finditer(text) if not self.is_negated(text, m.start(), len(m.group(0)))]
-            if live:
-                found.append((live[0], item_id))
-        return found
+        return self.roles_and_denials(text)[0]
 
     def denied_spans(self, text: str) -> list[tuple[int, int]]:
         """Where a forbidden role word stands denied ("不用我们打卡排名"): the model must not read it as demanded."""
-        spans = []
-        for (word, _), pattern in zip(self.forbidden_roles, self._role_patterns):
-            if word[0] not in text and not word.startswith("re:"):
+        return self.roles_and_denials(text)[1]
+
+    def roles_and_denials(self, text: str) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
+        """Both of the above in one pass over the role words."""
+        found, denied = [], []
+        for (_, item_id), pattern, first in zip(self.forbidden_roles, self._role_patterns, self._role_first_chars):
+            if first and first not in text:
                 continue
-            spans += [m.span() for m in pattern.finditer(text) if self.is_negated(text, m.start(), len(m.group(0)))]
-        return spans
+            live = None
+            for m in pattern.finditer(text):
+                if self.is_negated(text, m.start(), len(m.group(0))):
+                    denied.append(m.span())
+                elif live is None:
+                    live = m.group(0)
+            if live is not None:
+                found.append((live, item_id))
+        return found, denied
+
+    @cached_property
+    def _role_first_chars(self) -> tuple[str, ...]:
+        """Each literal role word's first character (a cheap test before the search); "" for a pattern."""
+        return tuple("" if word.startswith("re:") else word[0] for word, _ in self.forbidden_roles)
 
     @cached_property
     def _role_patterns(self) -> tuple[re.Pattern, ...]:
