@@ -98,7 +98,7 @@ class Scored:
 def _predict(scored: Scored, kb: KnowledgeBase, thresholds: Thresholds, disabled: frozenset[Rule]) -> Prediction:
     if scored.scored is None:
         return Prediction(Verdict.UNCLEAR, ())
-    scores, reading, _ = scored.scored
+    scores, reading = scored.scored
     decision = decide(scores, reading, kb.items, thresholds, disabled)
     return Prediction(decision.verdict, tuple(c.item.id for c in decision.matches))
 

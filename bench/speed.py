@@ -3,8 +3,8 @@ each beside a baseline measured in the same run.
 
     python bench/speed.py [--rounds 5] [--starts 5]
 
-Texts: the final held-out writer's requests (tests/data/heldout_final.yaml), whose lengths run from a few
-characters to pasted notices of 300; without that file, one corpus writer's.
+Texts: the final held-out writer's requests (tests/data/heldout_final.yaml, 5–139 characters), plus every
+pasted notice of 100–300 characters in the corpus, so the mix reaches the longest messages cadres send.
 Warm baseline: rapidfuzz's extractOne over the item texts (the cheapest matcher worth the name).
 Cold start: `cadrebot check --json --batch` from process start to its first answer, with the caches built,
 against a bare interpreter start (`python -c pass`); medians of several starts.
@@ -73,11 +73,9 @@ def peak_rss_mb(command: list[str], stdin: bytes, env: dict) -> float:
 
 def texts_for_timing() -> tuple[str, list[str]]:
     final = ROOT / "tests/data/heldout_final.yaml"
-    if final.exists():
-        return final.name, [c.text for c in load_cases(final)]
-    kb = load_knowledge_base()
-    writer = sorted({r.writer for r in kb.raw.corpus})[-1]
-    return f"corpus writer {writer}", [r.text for r in kb.raw.corpus if r.writer == writer]
+    notices = [r.text for r in load_knowledge_base().raw.corpus if 100 <= len(r.text) <= 300]
+    held_out = [c.text for c in load_cases(final)] if final.exists() else []
+    return f"{final.name} ({len(held_out)}) + corpus notices of 100–300 characters ({len(notices)})", held_out + notices
 
 
 def main() -> int:

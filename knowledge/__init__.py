@@ -51,12 +51,12 @@ class KnowledgeBase:
         terms |= set(raw.synonyms.values()) | set(raw.departments)
         self.readings = Readings()
         self.reading_numbers = self.readings.number_table(READING_TABLE_SIZE)
+        department_words = set(raw.departments) | set(raw.departments.values())
         self.preparer = Preparer(raw.dialect, raw.synonyms, Tokenizer(terms, cache_dir), self.readings,
-                                 raw.surnames, terms, set(raw.departments) | set(raw.departments.values()))
+                                 raw.surnames, terms, department_words)
         out_roles = tuple(OutRole(reason, re.compile("|".join(f"(?:{compile_cue(w).pattern})" for w in words)))
                           for reason, words in raw.out_roles)
-        self.reader = Reader(CueSet.from_lists(raw.cues), raw.askers,
-                             set(raw.departments) | set(raw.departments.values()), out_roles)
+        self.reader = Reader(CueSet.from_lists(raw.cues), raw.askers, department_words, out_roles)
         self.keywords = KeywordIndex(raw.items, self.preparer.canonical)
         self.model = self._model(model_key, cache_dir)
 
@@ -87,12 +87,10 @@ class KnowledgeBase:
         row, reading = self._row(prepared)
         return self.model.score(row), reading
 
-    def score(self, text: str) -> tuple[Scores, Reading, str] | None:
-        """The model's probabilities, the request's structure and its canonical text; None for a text with no words."""
+    def score(self, text: str) -> tuple[Scores, Reading] | None:
+        """The model's probabilities and the request's structure; None for a text with no words."""
         prepared = self.preparer.prepare(text)
-        if not prepared.text:
-            return None
-        return (*self._scored(prepared), prepared.text)
+        return self._scored(prepared) if prepared.text else None
 
     def decide(self, text: str, disabled: frozenset[Rule] = frozenset(),
                thresholds: Thresholds | None = None) -> Decision | None:

@@ -41,14 +41,6 @@ class LinearModel:
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_row_table"}
 
-    def probabilities(self, buckets: np.ndarray) -> dict[str, float]:
-        index = self.rows_of(buckets)
-        values = self.idf[index]
-        norm = float(np.sqrt(values @ values)) or 1.0
-        z = (values / norm) @ self.weights[index] + self.bias if len(index) else self.bias.copy()
-        e = np.exp(z - z.max())
-        return dict(zip(self.classes, (e / e.sum()).tolist()))
-
 
 def _design_matrix(rows: list[np.ndarray], model: LinearModel):
     from scipy.sparse import csr_matrix

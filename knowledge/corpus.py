@@ -63,10 +63,3 @@ def read_corpus_file(path: Path, loader: type = _Loader) -> tuple[list[tuple[int
         except (KeyError, TypeError, AttributeError) as exc:
             problems.append((line, f"{type(exc).__name__}: {exc}"))
     return records, problems
-
-
-def read_corpus(data_dir: Path) -> list[CorpusRecord]:
-    records: list[CorpusRecord] = []
-    for path in corpus_files(data_dir):
-        records.extend(record for _, record in read_corpus_file(path)[0])
-    return records

@@ -16,7 +16,6 @@ import numpy as np
 from knowledge.normalize import CLAUSE_MARK
 
 BUCKET_BITS = 20  # about a million buckets: the corpus's quarter-million distinct n-grams rarely collide
-_MASK = np.uint64((1 << 64) - 1)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of the product are well mixed
 _SHIFT = np.uint64(64 - BUCKET_BITS)
 # Clause edges, as private-use characters: normalize() strips those from every message, so none is real text.

@@ -299,7 +299,7 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
             reader.problem(path, roles.get("__line__", 0), K.ROLE_NOT_RESTRICTED.format(word=word, item_id=item_id))
             continue
         raw.cues["forbidden_roles"].append((str(word), item.id))
-    for key in ("question_cues", "disclaimers", "vague_words", "self_initiative"):
+    for key in ("disclaimers", "self_initiative"):
         raw.cues[key] = list(_strings(data.get(key)))
     for group in data.get("out_roles") or []:
         line = group.get("__line__", 0) if isinstance(group, dict) else data.get("__line__", 0)
@@ -310,7 +310,7 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         for value in words:
             _check_pattern(reader, path, line, "out_roles", value)
         raw.out_roles.append((reason, words))
-    for key in ("negations", "assist_roles", "task_cues", "certificate_words", "chitchat"):
+    for key in ("negations", "assist_roles"):
         values = _strings(data.get(key))
         if not values:
             reader.problem(path, data.get("__line__", 0), K.CUES_MISSING.format(key=key))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from knowledge.names import NameMasker
 from knowledge.normalize import normalize
 from knowledge.recovery import SoundAlikes
-from knowledge.tokenizer import STOPWORDS, Tokenizer
+from knowledge.tokenizer import Tokenizer, meaningful
 from knowledge.vocabulary import Readings, SynonymRewriter
 
 
@@ -48,7 +48,7 @@ class Preparer:
             recovered = self.synonyms.rewrite(recovered)
             words = self.tokenizer.words(recovered)
         else:
-            words = [w for w, _, _ in tokens if w.strip() and w not in STOPWORDS and w != "，"]
+            words = meaningful(tokens)
         return Prepared(recovered, tuple(words), canon)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from knowledge.vocabulary import CueSet
 
 
-class Asker(str, Enum):
+class Asker(StrEnum):
     """Who hands the committee the work."""
 
     GOVERNMENT = "government"  # a department, the town or street, the district

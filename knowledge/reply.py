@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.texts import check as T
 from knowledge.model import Verdict
+from knowledge.reading import Asker
 from knowledge.verdict import Candidate, Decision
 
 MAX_ROLES_SHOWN = 3
@@ -34,7 +35,7 @@ def _reason(decision: Decision) -> str | None:
     if verdict == Verdict.UNLISTED and decision.not_in_agreement is None:
         if reading and reading.out_roles:
             return T.REASON["unlisted_role"].format(reason=reading.out_roles[0][1])
-        if reading and reading.asker_word and reading.asker.value == "commercial":
+        if reading and reading.asker_word and reading.asker == Asker.COMMERCIAL:
             return T.REASON["unlisted_commercial"].format(asker=reading.asker_word)
         return T.REASON["unlisted"]
     return None

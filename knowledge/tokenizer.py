@@ -1,4 +1,5 @@
-"""A jieba tokenizer of our own, taught the knowledge base's terms, cached in a directory the app owns."""
+"""Cuts text into words over jieba's dictionary and the knowledge base's terms (jieba's trimmed dictionary is
+cached in a directory the app owns)."""
 
 from __future__ import annotations
 
@@ -59,24 +60,27 @@ class Tokenizer:
         if cache_dir is not None:
             self._jieba.tmp_dir = str(cache_dir)
         self._jieba.initialize()
-        for term in self._terms:
-            self._jieba.add_word(term, freq=2000)
 
         # Forward maximum matching over jieba's dictionary and our terms: on a 300-character pasted notice
         # jieba's own DAG route costs 2 ms, this 0.2 ms, and the words it finds serve the model as well.
         self._lexicon = frozenset(w for w, freq in self._jieba.FREQ.items() if freq > 0 and 2 <= len(w) <= MAX_WORD)
         self._lexicon |= frozenset(t for t in self._terms if len(t) <= MAX_WORD)
+        # For each first character, the lengths some word starting with it has, longest first.
+        found: dict[str, set[int]] = {}
+        for word in self._lexicon:
+            found.setdefault(word[0], set()).add(len(word))
+        self._sizes = {ch: tuple(sorted(lengths, reverse=True)) for ch, lengths in found.items()}
 
     # A cached knowledge base keeps the word list it cuts with; jieba itself is needed only to build it.
     def __getstate__(self) -> dict:
-        return {"_terms": self._terms, "_cache_dir": self._cache_dir, "_lexicon": self._lexicon}  # not _sizes_by_first
+        return {"_terms": self._terms, "_cache_dir": self._cache_dir, "_lexicon": self._lexicon, "_sizes": self._sizes}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
         """The text cut into words, longest known word first; unknown material one character at a time."""
-        lexicon, sizes, out, i, n = self._lexicon, self._sizes(), [], 0, len(text)
+        lexicon, sizes, out, i, n = self._lexicon, self._sizes, [], 0, len(text)
         while i < n:
             for size in sizes.get(text[i], ()):  # only the lengths some word starting so has, longest first
                 if i + size <= n and text[i:i + size] in lexicon:
@@ -88,19 +92,9 @@ class Tokenizer:
                 i += 1
         return out
 
-    def _sizes(self) -> dict[str, tuple[int, ...]]:
-        sizes = self.__dict__.get("_sizes_by_first")
-        if sizes is None:  # derived from the lexicon on first use, so a cached knowledge base stays small
-            found: dict[str, set[int]] = {}
-            for word in self._lexicon:
-                found.setdefault(word[0], set()).add(len(word))
-            sizes = {ch: tuple(sorted(lengths, reverse=True)) for ch, lengths in found.items()}
-            self.__dict__["_sizes_by_first"] = sizes
-        return sizes
-
     def words(self, text: str) -> list[str]:
         """Meaningful words of the text, without punctuation or stopwords."""
-        return [w for w, _, _ in self.tokens(text) if w.strip() and w not in STOPWORDS and w != "，"]
+        return meaningful(self.tokens(text))
 
     def dictionary(self) -> dict[str, int]:
         """Word → frequency, for every word jieba knows (its prefixes, stored with frequency 0, left out)."""
@@ -118,6 +112,11 @@ class Tokenizer:
                 if len(parts) >= 3 and parts[2] == "nr" and len(parts[0]) >= 2:
                     names.add(parts[0])
         return names
+
+
+def meaningful(tokens: list[tuple[str, int, int]]) -> list[str]:
+    """The words among these tokens, without punctuation or stopwords."""
+    return [w for w, _, _ in tokens if w.strip() and w not in STOPWORDS and w != "，"]
 
 
 def default_cache_dir() -> Path:

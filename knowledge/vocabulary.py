@@ -60,15 +60,6 @@ class Readings:
         return table
 
 
-def find_all(text: str, term: str) -> list[int]:
-    """Every start position of `term` in `text`."""
-    positions, start = [], text.find(term)
-    while start != -1:
-        positions.append(start)
-        start = text.find(term, start + 1)
-    return positions
-
-
 def compile_cue(value: str) -> re.Pattern:
     """A cue word, or a regular expression written `re:…`."""
     return re.compile(value[3:] if value.startswith("re:") else re.escape(value))
@@ -80,52 +71,23 @@ class CueSet:
 
     negations: tuple[str, ...]
     assist_roles: tuple[str, ...]
-    out_patterns: tuple[re.Pattern, ...]
-    task_cues: tuple[str, ...]
-    certificate_words: tuple[str, ...]
-    chitchat: tuple[str, ...]
-    question_cues: tuple[str, ...] = ()
     self_initiative: tuple[str, ...] = ()
     disclaimers: tuple[str, ...] = ()
-    vague_words: tuple[str, ...] = ()
     forbidden_roles: tuple[tuple[str, str], ...] = ()  # (role word, default C item)
 
     @classmethod
-    def from_lists(cls, cues: dict[str, list[str]]) -> CueSet:
-        def compile_cue(value: str) -> re.Pattern:
-            return re.compile(value[3:] if value.startswith("re:") else re.escape(value))
-
+    def from_lists(cls, cues: dict[str, list]) -> CueSet:
         return cls(
             negations=tuple(cues.get("negations", ())),
             assist_roles=tuple(cues.get("assist_roles", ())),
-            out_patterns=tuple(compile_cue(v) for v in cues.get("out_roles", ())),
-            task_cues=tuple(cues.get("task_cues", ())),
-            certificate_words=tuple(cues.get("certificate_words", ())),
-            chitchat=tuple(cues.get("chitchat", ())),
-            question_cues=tuple(cues.get("question_cues", ())),
             self_initiative=tuple(cues.get("self_initiative", ())),
             disclaimers=tuple(cues.get("disclaimers", ())),
-            vague_words=tuple(cues.get("vague_words", ())),
             forbidden_roles=tuple(cues.get("forbidden_roles", ())),
         )
 
-    def is_vague(self, word: str) -> bool:
-        """Words that could be about any task at all (有个事, 配合, 任务, 文件)."""
-        return word in self.vague_words or word in self.task_cues or word in self.question_cues or word in self.chitchat
-
-    def context_words(self) -> set[str]:
-        return set(self.assist_roles) | set(self.certificate_words)
-
-    def roles_found(self, text: str) -> list[tuple[str, str]]:
-        """Non-negated forbidden role words (or `re:` patterns), as written in the text, with their default item."""
-        return self.roles_and_denials(text)[0]
-
-    def denied_spans(self, text: str) -> list[tuple[int, int]]:
-        """Where a forbidden role word stands denied ("不用我们打卡排名"): the model must not read it as demanded."""
-        return self.roles_and_denials(text)[1]
-
     def roles_and_denials(self, text: str) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
-        """Both of the above in one pass over the role words."""
+        """Non-negated forbidden role words as written, each with its default item; and where a role word stands
+        denied ("不用我们打卡排名"), so the model does not read it as demanded. One pass over the role words."""
         found, denied = [], []
         for (_, item_id), pattern, first in zip(self.forbidden_roles, self._role_patterns, self._role_first_chars):
             if first and first not in text:
@@ -164,16 +126,6 @@ class CueSet:
         clause_end = text.find(CLAUSE_MARK, end)
         after = text[end:clause_end if clause_end != -1 else len(text)][:window + 4]
         return any(neg in after for neg in self.disclaimers)
-
-    def out_roles(self, text: str) -> list[str]:
-        """Non-negated words that put a request outside every list (代收, 推销, 凑数 ...)."""
-        found = []
-        for pattern in self.out_patterns:
-            for m in pattern.finditer(text):
-                if not self.is_negated(text, m.start(), len(m.group(0))):
-                    found.append(m.group(0))
-                    break
-        return found
 
     def any_in(self, words: tuple[str, ...], text: str) -> list[str]:
         return [w for w in words if w in text]
