@@ -300,7 +300,7 @@ def registered_commands(app: Application) -> set[str]:
 async def _post_init(app: Application) -> None:
     """Set the command menu (carry on if the server refuses), restore and schedule the outbox, schedule the
     daily purge of expired pending steps."""
-    from bot.texts import start as S
+    from texts import start as S
 
     services: Services = app.bot_data[SERVICES_KEY]
     if app.bot_data.get("set_commands", True):

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
-from bot.texts import console as C
+from texts import console as C
 
 INVITE_DAYS = (1, 365)  # how long an invite code may be valid, in days
 DEMO_FILE = Path(__file__).resolve().parent.parent / "storage" / "demo_places.yaml"  # storage/demo_places.yaml

@@ -8,8 +8,8 @@ import sys
 from typing import BinaryIO, Iterator
 
 from bot.settings import Settings
-from bot.texts import check as T
-from bot.texts import console as C
+from texts import check as T
+from texts import console as C
 from knowledge import KnowledgeBase, KnowledgeBaseError, from_settings
 from knowledge.model import CheckResult
 

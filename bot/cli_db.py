@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.texts import console as C
+from texts import console as C
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

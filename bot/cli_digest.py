@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.texts import digest as T
+from texts import digest as T
 
 FORMATS = ("text", "md", "xlsx", "csv", "png")
 BINARY = {"xlsx", "png"}

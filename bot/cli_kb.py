@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.settings import Settings
-from bot.texts import console as C
+from texts import console as C
 from knowledge.loader import read_knowledge
 
 

@@ -9,7 +9,7 @@ import sys
 from urllib.parse import urlparse
 
 from bot.settings import Settings, with_persistent_secret
-from bot.texts import start as S
+from texts import start as S
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Sequence
 
-from bot.texts import survey as texts
+from texts import survey as texts
 from storage.surveys import Aspect, configured_aspects
 
 STAGE_ASPECTS = "aspects"
@@ -50,7 +50,7 @@ def aspect_list(settings: Any = None) -> tuple[Aspect, ...]:
 
 
 def aspect_name(aspect: Aspect) -> str:
-    """The Chinese name shown to residents (bot/texts/survey.py; a custom aspect uses its configured label)."""
+    """The Chinese name shown to residents (texts/survey.py; a custom aspect uses its configured label)."""
     return texts.ASPECT_NAMES.get(aspect.code, aspect.label)
 
 

@@ -34,8 +34,8 @@ from telegram.ext import (
 from bot import callbacks
 from bot.app import registered_commands
 from bot.services import MemberCache, Services, get_services
-from bot.texts import bot_check as B
-from bot.texts import errors as E
+from texts import bot_check as B
+from texts import errors as E
 from handlers.common import Who, answer, edit, who_is
 from handlers.errors import quote
 from knowledge.model import FORBIDDEN_VERDICTS, CheckResult, Item

@@ -13,7 +13,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 from telegram.warnings import PTBUserWarning
 
-from bot.texts import errors as E
+from texts import errors as E
 from storage.members import get_member
 from storage.models import Member
 

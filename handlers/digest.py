@@ -33,7 +33,7 @@ from bot.digest.queries import build_digest
 from bot.digest.text import render_messages
 from bot.digest.weeks import Week, parse_time
 from bot.services import Services, get_services
-from bot.texts import digest as T
+from texts import digest as T
 from handlers.common import job_queue_of, private_only
 from storage import digests as store
 from storage.errors import DatabaseUnavailable

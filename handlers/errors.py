@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.texts import errors as E
+from texts import errors as E
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger("cadrebot.errors")

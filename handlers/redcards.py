@@ -18,8 +18,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot import callbacks
 from bot.services import Services, get_services
-from bot.texts import errors as E
-from bot.texts import redcards as R
+from texts import errors as E
+from texts import redcards as R
 from handlers.common import answer, edit, in_group, private_only, who_is
 from handlers.errors import quote
 from storage import redcards

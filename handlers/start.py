@@ -8,8 +8,8 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from bot.services import get_services
-from bot.texts import errors as E
-from bot.texts import start as S
+from texts import errors as E
+from texts import start as S
 from handlers.common import Who, who_is
 from handlers.errors import quote
 from handlers.survey import begin_survey

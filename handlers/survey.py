@@ -40,7 +40,7 @@ from telegram.ext import (
 
 from bot import survey_rules as R
 from bot.services import Services, get_services
-from bot.texts import survey as T
+from texts import survey as T
 from handlers.common import job_queue_of
 from storage import surveys as S
 from storage.errors import AlreadyResponded, DatabaseUnavailable, InvalidInput

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.texts import check as T
+from texts import check as T
 from knowledge.cache import cache_key, cached
 from knowledge.corpus import CorpusRecord
 from knowledge.features import READING_TABLE_SIZE

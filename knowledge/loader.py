@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.texts import kb as K
+from texts import kb as K
 from knowledge.corpus import CATEGORIES, NO_ITEM_VERDICTS, VERDICT_LIST_PREFIX, CorpusRecord, corpus_files, read_corpus_file
 from knowledge.model import LIST_KINDS, Item, Source
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.texts import check as T
+from texts import check as T
 from knowledge.model import Verdict
 from knowledge.reading import Asker
 from knowledge.verdict import Candidate, Decision

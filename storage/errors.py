@@ -40,7 +40,7 @@ class InvalidInput(StorageError, ValueError):
 
 
 class InviteFailure(enum.Enum):
-    """Why an invite code was refused (the words for the user are in bot.texts.start.INVITE_REFUSED)."""
+    """Why an invite code was refused (the words for the user are in texts.start.INVITE_REFUSED)."""
 
     UNKNOWN = "unknown"
     USED = "used"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from bot.texts import digest as T
+from texts import digest as T
 
 DEFAULT_LIMIT = 60
 

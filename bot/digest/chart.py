@@ -25,7 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from bot.digest.fonts import find_cjk_font  # noqa: E402
 from bot.digest.model import MIN_RESPONSES, Digest  # noqa: E402
 from bot.digest.text import fmt_score_change  # noqa: E402
-from bot.texts import digest as T  # noqa: E402
+from texts import digest as T  # noqa: E402
 
 WIDTH_IN, HEIGHT_IN, DPI = 10.0, 12.5, 120  # 1200 x 1500 px: readable on a phone, far below Telegram's limits
 MAX_DEPARTMENTS = 10

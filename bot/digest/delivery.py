@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.digest.model import Scope
 from bot.digest.weeks import Week, last_complete_week, send_time_of, weeks_between
-from bot.texts import digest as T
+from texts import digest as T
 from storage.digests import (
     claim_digest_send,
     digest_scope,

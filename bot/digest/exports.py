@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.digest.model import Digest
 from bot.digest.tables import Sheet, sheets
-from bot.texts import digest as T
+from texts import digest as T
 
 BOM = "\ufeff"
 _TITLE_FONT = Font(bold=True, size=12)

@@ -47,7 +47,7 @@ from bot.digest.model import (
     VillageRow,
 )
 from bot.digest.weeks import Week
-from bot.texts import digest as T
+from texts import digest as T
 from storage.errors import NotFound
 from storage.models import (
     CheckLog,

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Union
 
 from bot.digest.model import MIN_RESPONSES, Digest, Score, VillageRow
-from bot.texts import digest as T
+from texts import digest as T
 from storage.timeutil import local_now
 
 Cell = Union[int, float, str, None]

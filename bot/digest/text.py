@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.digest.model import MIN_RESPONSES, AspectScore, Digest
 from bot.digest.tables import Cell, day_label, sheets
-from bot.texts import digest as T
+from texts import digest as T
 from storage.timeutil import local_now
 
 TELEGRAM_LIMIT = 4096

@@ -16,7 +16,7 @@ ASSIST = "低保入户算吗"                              # assist (B1)
 # change to the lists that moves them fails with a clear message instead of a puzzling chat.
 UNCLEAR = "高龄津贴和城管执法"   # candidates C13 城市管理 (restricted), B9 高龄津贴 (assist), C10 执法 (restricted)
 UNCLEAR_IDS = ["C13", "B9", "C10"]
-HUKOU = "证件遗失和消防宣传"  # candidates P20 证件遗失证明 (certificate) first, then B18 (assist)
+HUKOU = "遗失和宣传"  # candidates P20 证件遗失证明 (certificate) first, then B23 (assist)
 
 
 def rows(session_factory, model, *where):
@@ -189,10 +189,10 @@ async def test_unclear_shows_candidates_and_a_choice_answers(cadre, kb, session_
 async def test_a_certificate_candidate_is_answered_by_the_knowledge_base(cadre, kb, session_factory):
     """The phrase is unclear with P20 (a certificate committees must not issue) first: choosing it gives the
     knowledge base's full answer for P20 (what to refuse and where to go instead), with the red-card button."""
-    [p20, b18] = candidate_labels(kb, HUKOU, ["P20", "B18"])
+    [p20, b23] = candidate_labels(kb, HUKOU, ["P20", "B23"])
     await cadre.send_text(HUKOU)
     answer = cadre.last_message
-    assert answer.text.startswith("❓") and answer.button_labels[:3] == [p20, b18, "都不是"]
+    assert answer.text.startswith("❓") and answer.button_labels[:3] == [p20, b23, "都不是"]
     replies = await cadre.press(p20)
     [chosen] = replies
     assert cadre.last_answer == "已显示所选事项。"
@@ -208,7 +208,7 @@ async def test_a_certificate_candidate_is_answered_by_the_knowledge_base(cadre, 
 
 
 async def test_none_of_these_is_recorded_and_can_become_an_unlisted_red_card(cadre, kb, session_factory):
-    candidate_labels(kb, HUKOU, ["P20", "B18"])
+    candidate_labels(kb, HUKOU, ["P20", "B23"])
     await cadre.send_text(HUKOU)
     await cadre.press("都不是")
     assert rows(session_factory, CheckLog)[0].feedback == -1

@@ -172,7 +172,7 @@ def _wired(tmp_path: Path, **overrides):
 
 def test_every_feature_is_wired_and_answers_its_menu_command(tmp_path: Path):
     from bot.app import registered_commands
-    from bot.texts.start import MENU
+    from texts.start import MENU
 
     app = _wired(tmp_path)
     assert {command for command, _ in MENU} <= registered_commands(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.digest.anonymize import DEFAULT_LIMIT, anonymize, is_informative, scrub
-from bot.texts import digest as T
+from texts import digest as T
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from bot.digest import MIN_RESPONSES, Week, build_digest, render_csv, render_mar
 from bot.digest.chart import CURRENT_COLOR, PREVIOUS_COLOR, build_figure
 from bot.digest.model import Score, VillageRow
 from bot.digest.tables import average
-from bot.texts import digest as T
+from texts import digest as T
 from tests.digest.test_digest_exports import read_csv, read_xlsx
 from tests.digest.world import NOW, WEEK, sql
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 import handlers.digest as H
-from bot.texts import digest as T
+from texts import digest as T
 from storage import digests as store
 from storage.db import Database
 from tests.chat import Chat

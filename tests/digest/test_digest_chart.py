@@ -16,7 +16,7 @@ from PIL import Image
 from bot.digest import Week, build_digest, render_png, resolve_scope
 from bot.digest import fonts
 from bot.digest.chart import DPI, HEIGHT_IN, WIDTH_IN, build_figure
-from bot.texts import digest as T
+from texts import digest as T
 from tests.digest.world import NOW, WEEK
 
 

@@ -13,7 +13,7 @@ from bot import cli_digest
 from bot.cli import main
 from bot.settings import Settings
 from bot.digest import Week, build_digest, render_text, resolve_scope
-from bot.texts import digest as T
+from texts import digest as T
 from tests.digest.world import NOW, WEEK, local
 
 

@@ -21,7 +21,7 @@ from bot.digest import (
     resolve_scope,
 )
 from bot.digest.text import TELEGRAM_LIMIT, split_messages
-from bot.texts import digest as T
+from texts import digest as T
 from tests.digest.world import NOW, WEEK, local
 
 Tables = dict[str, dict[str, tuple[tuple, list[tuple]]]]

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from bot.digest import MIN_RESPONSES, Week, anonymize, build_digest, render_text, resolve_scope
-from bot.texts import digest as T
+from texts import digest as T
 from tests.digest.world import NOW, WEEK, sql, sql_one, town_filter
 
 SCOPES = ["T1", "T2", None]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.texts import survey as T
+from texts import survey as T
 from storage.members import issue_invite
 from storage.models import Member, RedCard, SurveyResponse
 

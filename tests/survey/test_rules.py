@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from bot import survey_rules as R
-from bot.texts import survey as T
+from texts import survey as T
 from storage.surveys import DEFAULT_ASPECTS, Aspect
 
 ASPECTS = DEFAULT_ASPECTS
@@ -32,7 +32,7 @@ def test_default_aspects_are_the_eight_of_the_founding_documents_in_order():
 
 
 def test_texts_name_every_default_aspect_as_storage_does():
-    # storage keeps labels for the CLI and digest; residents see bot/texts/survey.py: they must agree.
+    # storage keeps labels for the CLI and digest; residents see texts/survey.py: they must agree.
     assert {a.code: a.label for a in DEFAULT_ASPECTS} == T.ASPECT_NAMES
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 import handlers.start  # noqa: F401 - the /start s_<CODE> deep link; a missing module must fail, not skip
-from bot.texts import survey as T
+from texts import survey as T
 from storage.models import SurveyAnswer, SurveyDraft, SurveyResponse
 from tests.chat import make_update
 from tests.survey.conftest import (

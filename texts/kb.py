@@ -1,6 +1,6 @@
 """Texts of `cadrebot kb validate`: what a deployer must fix in the knowledge-base files, and how."""
 
-from bot.texts.check import LIST_NAME as LIST_LABEL  # noqa: F401  (one name per list, everywhere)
+from texts.check import LIST_NAME as LIST_LABEL  # noqa: F401  (one name per list, everywhere)
 
 FILE_MISSING = "找不到这个文件。请检查文件名，或在配置里选择存在的方案/协议。"
 YAML_ERROR = "YAML 格式错误：{problem}。请检查缩进、冒号和引号。"

@@ -1,6 +1,6 @@
 """Texts the bot adds around the task check's reply: buttons, notes, candidate choice, red-card recording.
 
-The reply itself comes from the knowledge base (bot/texts/check.py).
+The reply itself comes from the knowledge base (texts/check.py).
 """
 
 # Buttons
