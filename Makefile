@@ -3,14 +3,43 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Every package, test tools and build backend included, pinned with its hashes; `make lock` writes it.
+LOCK   := requirements.lock
+# pip-compile lives in a venv of its own, so the project's venv holds exactly what the lock lists.
+LOCK_VENV := $(VENV)/lock-tools
+PIP_TOOLS := pip-tools>=7.5,<8
+# Test processes (pytest-xdist): one per core. On 2 quiet cores the suite took 124 s with 2 workers, 134 s with 3
+# (each worker collects the suite and builds its session fixtures). PYTEST_WORKERS=0 runs it in this process.
+# Work stealing: an idle worker takes queued tests from a busy one, so a few long tests (commands run as real
+# processes, model training) do not leave one worker running alone at the end.
+PYTEST_WORKERS ?= auto
+PYTEST_FLAGS   ?= -q -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
-.PHONY: run test setup fonts test-deps e2e-deps bench clean
+.PHONY: run test lint lock lock-upgrade setup fonts test-deps e2e-deps bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+# Reinstalled whenever the lock or pyproject.toml changes. `pip check` catches a lock that no longer satisfies
+# pyproject.toml (a dependency added or re-bounded without `make lock`).
+$(STAMP): $(LOCK) pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check || { echo "$(LOCK) does not match pyproject.toml: run \`make lock\`" >&2; exit 1; }
 	touch $(STAMP)
+
+## lock: re-resolve requirements.lock from pyproject.toml, keeping every pin that still fits (new ones are added)
+lock: $(LOCK_VENV)/.installed
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	  --extra test --all-build-deps --strip-extras --no-emit-index-url --no-emit-find-links \
+	  $(LOCK_FLAGS) --output-file $(LOCK) pyproject.toml
+
+## lock-upgrade: the same, moving every package to its newest release within pyproject.toml's bounds
+lock-upgrade:
+	$(MAKE) lock LOCK_FLAGS=--upgrade
+
+$(LOCK_VENV)/.installed:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q '$(PIP_TOOLS)'
+	touch $@
 
 ## fonts: a CJK font for the digest chart (Debian/Ubuntu: fonts-wqy-microhei, 1.6 MB); skipped when one is found
 fonts: $(STAMP)
@@ -35,9 +64,14 @@ e2e-deps:
 
 test-deps: $(STAMP) e2e-deps
 
-## test: everything `setup` does, plus what the tests need, then the whole suite
-test: setup test-deps
-	$(BIN)/python -m pytest -q
+## lint: ruff (rules in pyproject.toml) over the tree, mypy over the typed packages; any finding fails
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## test: the linters, everything `setup` does, what the tests need, then the whole suite on every core
+test: lint setup test-deps
+	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 bench: setup
 	$(BIN)/python bench/accuracy.py

@@ -27,11 +27,11 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge import KnowledgeBase, load_knowledge_base  # noqa: E402
-from knowledge.evaluation import Case, Prediction, Report, evaluate, load_cases  # noqa: E402
-from knowledge.model import VERDICT_OF_LIST, Verdict  # noqa: E402
-from knowledge.normalize import normalize  # noqa: E402
-from knowledge.verdict import Rule, Thresholds, decide  # noqa: E402
+from knowledge import KnowledgeBase, load_knowledge_base
+from knowledge.evaluation import Case, Prediction, Report, evaluate, load_cases
+from knowledge.model import VERDICT_OF_LIST, Verdict
+from knowledge.normalize import normalize
+from knowledge.verdict import Rule, Thresholds, decide
 
 DATA = ROOT / "tests/data"
 DEFAULT_SETS = ["devset.yaml", "heldout_local.yaml", "heldout_fresh.yaml", "heldout_final.yaml"]

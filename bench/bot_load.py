@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import itertools
 import os
 import random
@@ -40,14 +39,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram.ext import ApplicationHandlerStop, TypeHandler  # noqa: E402
+import yaml
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from bot.app import PerUserUpdateProcessor, build_application, tune_runtime  # noqa: E402
-from bot.ratelimit import RateLimiter  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from tests.telegram_transport import RecordingRequest  # noqa: E402
+from bot.app import PerUserUpdateProcessor, build_application, tune_runtime
+from bot.ratelimit import RateLimiter
+from bot.settings import Settings
+from tests.telegram_transport import RecordingRequest
 
 TOKEN = "123456:BENCH-token"
 PG_SERVER = os.environ.get("CADREBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432").rstrip("/")
@@ -254,7 +253,7 @@ def make_app(settings: Settings, kb: Any, url: str, baseline: bool, concurrency:
     options: dict[str, Any] = {}
     if baseline:
         options["handler_modules"] = ()
-    settings = dataclasses.replace(settings, database_url=url)
+    settings = settings.replace(database_url=url)
     app = build_application(settings, token=TOKEN, request=transport, kb=kb, rate_limiter=None,
                             job_queue=False, set_commands=False, limiter=RateLimiter(per_minute=0),
                             concurrent_updates=processor, **DB_MODE, **options)
@@ -299,7 +298,7 @@ async def closed_loop(label: str, settings: Settings, kb: Any, url: str, cadres:
         await asyncio.gather(*(talk(u) for u in people))
         elapsed = time.perf_counter() - started
         await app.stop()
-    app.bot_data["services"].db.dispose()
+    app.bot_data.services.db.dispose()
     return Result(label, count[0], elapsed, list(processor.latencies), errors[0], dict(traffic.kinds))
 
 
@@ -334,7 +333,7 @@ async def open_loop(label: str, settings: Settings, kb: Any, url: str, cadres: s
         await asyncio.gather(*futures)
         elapsed = time.perf_counter() - started
         await app.stop()
-    app.bot_data["services"].db.dispose()
+    app.bot_data.services.db.dispose()
     return Result(label, sent, elapsed, list(processor.latencies), errors[0], dict(traffic.kinds))
 
 

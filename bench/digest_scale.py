@@ -38,16 +38,17 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_SERVER = os.environ.get("CADREBOT_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432").rstrip("/")
 WEEK = "2026-W47"
-NOW = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Asia/Shanghai, after W47
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Asia/Shanghai, after W47
 TOWNS, VILLAGES_PER_TOWN = 100, 20
 RESPONSES, CHECKS, RED_CARDS = 1_000_000, 200_000, 20_000
 ASPECTS = ("service", "vulnerable", "culture", "stability", "environment", "democracy", "social_work", "overall")
@@ -65,7 +66,7 @@ TARGETS = {"city": 5.0, "town": 0.5, "memory_mb": 300.0}
 def _ts(moment: datetime, dialect: str) -> Any:
     """A timestamp as UTCDateTime stores it: naive UTC text on SQLite, aware datetime on PostgreSQL."""
     if dialect == "sqlite":
-        return moment.astimezone(timezone.utc).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return moment
 
 
@@ -118,7 +119,7 @@ def generate(scale: float, periods: int, dialect: str, seed: int = 2026) -> Iter
         yield "survey_answers", answer_cols, answers
 
     # checks over the 52 weeks up to the end of W47
-    end = datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc)
+    end = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
     span = 52 * 7 * 86400
     check_cols = ("id", "text", "verdict", "top_item_id", "village_id", "member_id", "created_at", "feedback")
     n_checks = int(CHECKS * scale)
@@ -137,7 +138,7 @@ def generate(scale: float, periods: int, dialect: str, seed: int = 2026) -> Iter
     card_cols = ("id", "village_id", "department", "item_id", "task_text", "evidence", "period", "count", "status",
                  "created_by", "created_at", "updated_at")
     event_cols = ("id", "red_card_id", "actor_member_id", "action", "at", "note")
-    year_start = datetime(2025, 12, 31, 16, 0, tzinfo=timezone.utc)
+    year_start = datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
     year_span = (end - year_start).total_seconds()
     cards, events, eid = [], [], 0
     seen: set[tuple] = set()
@@ -174,7 +175,7 @@ LOAD_ORDER = ("towns", "villages", "survey_periods", "survey_responses", "survey
               "red_cards", "red_card_events")
 
 
-def _secondary_indexes(engine) -> list[tuple[str, str, list[str], bool]]:  # noqa: ANN001
+def _secondary_indexes(engine) -> list[tuple[str, str, list[str], bool]]:
     from sqlalchemy import inspect
 
     inspector = inspect(engine)
@@ -199,7 +200,7 @@ def load(url: str, scale: float, periods: int, analyze: bool = True) -> dict[str
         engine.dispose()
 
 
-def _load(engine, scale: float, periods: int, analyze: bool) -> dict[str, Any]:  # noqa: ANN001
+def _load(engine, scale: float, periods: int, analyze: bool) -> dict[str, Any]:
     from sqlalchemy import text
 
     from storage.migrate import upgrade
@@ -273,7 +274,7 @@ def measure(url: str, runs: int, town: str) -> dict[str, Any]:
     week = Week.parse(WEEK)
     result: dict[str, Any] = {}
 
-    def timed(fn, n):  # noqa: ANN001
+    def timed(fn, n):
         values = []
         for _ in range(n):
             started = time.perf_counter()
@@ -350,7 +351,7 @@ def explain(url: str, town: str) -> list[tuple[str, str]]:
     db = Database(url)
     captured: list[tuple[str, Any, str]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT") and "survey_periods" not in statement.split("FROM", 1)[-1][:40]:
             captured.append((statement, parameters, label))
 
@@ -446,7 +447,8 @@ def _print_measure(kind: str, m: dict[str, Any]) -> None:
     print(line("city: render PNG", m["city_render_png"]))
     print(line("baseline: rows into Python", m["baseline_naive_python_aggregation"]))
     print(line("same figures by SQL GROUP BY", m["sql_group_by_same_figures"]))
-    print(f"    baseline Python peak {m['baseline_naive_python_peak_mb']:.0f} MB vs GROUP BY {m['sql_group_by_peak_mb']:.1f} MB (tracemalloc)")
+    print(f"    baseline Python peak {m['baseline_naive_python_peak_mb']:.0f} MB"
+          f" vs GROUP BY {m['sql_group_by_peak_mb']:.1f} MB (tracemalloc)")
     ok = "OK" if m["peak_rss_mb"] <= TARGETS["memory_mb"] else f"OVER TARGET {TARGETS['memory_mb']} MB"
     print(f"    peak memory of the measuring process: RSS {m['peak_rss_mb']:.0f} MB ({ok}; "
           f"{m['peak_rss_with_baselines_mb']:.0f} MB after the naive baseline); "

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rapidfuzz import fuzz, process  # noqa: E402
+from rapidfuzz import fuzz, process
 
-from knowledge import load_knowledge_base  # noqa: E402
-from knowledge.evaluation import load_cases  # noqa: E402
+from knowledge import load_knowledge_base
+from knowledge.evaluation import load_cases
 
 CLI = [str(Path(sys.executable).parent / "cadrebot"), "check", "--json", "--batch"]
 

@@ -6,17 +6,16 @@ Production (`cadrebot run`), the tests and the benchmarks all use this one facto
     app = build_application(settings, request=RecordingRequest(), db=db,     # tests: offline transport,
                             kb=kb, rate_limiter=None)                        #        no flood limiter
 
-Every handler module (HANDLER_MODULES) is imported and its `add_handlers(app)` called; a missing module is an
-error (ModuleNotFoundError), never a feature silently left out.
-Free text: a module that needs free text for a pending step registers a MessageHandler in group -1 that raises
-`ApplicationHandlerStop` when it handled the message; the catch-all task check sits in group 0.
+Every handler, flow and job of the features in HANDLER_MODULES is registered by bot/wiring.py (one table); a
+missing module is an error (ModuleNotFoundError), never a feature silently left out. Free text goes through the
+router (bot/router.py): a flow waiting for this user's answer gets it, else the task check.
+Handlers and jobs receive a `bot.router.CadreContext`: `context.services` is the bot's Services.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import importlib
 import logging
 import sys
 from collections.abc import Awaitable, Iterable
@@ -33,14 +32,14 @@ from telegram.ext import (
     BaseRateLimiter,
     BaseUpdateProcessor,
     CommandHandler,
-    ContextTypes,
     Defaults,
 )
 from telegram.request import BaseRequest
 
-from bot.outbox import OUTBOX_FLUSH_SECONDS, Outbox
+from bot.outbox import Outbox
 from bot.ratelimit import RateLimiter
-from bot.services import SERVICES_KEY, Services
+from bot.router import CONTEXT_TYPES, CadreContext, services_of
+from bot.services import Services
 from bot.settings import Settings
 from storage.errors import DatabaseUnavailable
 
@@ -50,6 +49,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "handlers.start",
     "handlers.survey",
     "handlers.digest",
+    "handlers.redcard",
     "handlers.redcards",
     "handlers.check",
 )
@@ -61,6 +61,7 @@ RATE_LIMIT_RETRIES = 3
 PG_LOCK_TIMEOUT_MS = 5000
 # Expired pending steps (a red card whose department was never chosen, …) are deleted daily, first soon after start.
 PURGE_JOB = "pending-purge"
+OUTBOX_FLUSH_JOB = "outbox-flush"
 PURGE_INTERVAL = timedelta(days=1)
 PURGE_FIRST = timedelta(minutes=5)
 GIL_SWITCH_INTERVAL = 0.001
@@ -212,7 +213,7 @@ def build_application(
         `request` is given it is used for getUpdates as well.
     base_url: default settings.api_base_url (TELEGRAM_API_BASE_URL), else api.telegram.org.
     kb: a loaded KnowledgeBase (default: knowledge.from_settings(settings)).
-    db: a storage.db.Database (default: Database(settings)).
+    db: a storage.db.Database (default: Database(settings.database_url)).
     rate_limiter: default AIORateLimiter(max_retries=3) (honours 429 RetryAfter); None disables it.
     concurrent_updates: default PerUserUpdateProcessor(64); False processes one update at a time.
     limiter: the per-user RateLimiter (default: settings.checks_per_minute).
@@ -222,7 +223,7 @@ def build_application(
     set_commands: False skips setMyCommands at start-up.
     """
     settings = settings or Settings()
-    token = token or settings.bot_token
+    token = token or settings.bot_token.get_secret_value()
     if not token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     protect_logs(token)
@@ -236,10 +237,10 @@ def build_application(
         from storage.db import Database, database_url
 
         engine_options: dict[str, Any] = {}
-        if database_url(settings).startswith("postgresql"):
+        if database_url(settings.database_url).startswith("postgresql"):
             # A locked row or table fails after a few seconds (like SQLite's busy timeout) instead of hanging.
             engine_options["connect_args"] = {"options": f"-c lock_timeout={PG_LOCK_TIMEOUT_MS}"}
-        db = Database(settings, **engine_options)
+        db = Database(settings.database_url, **engine_options)
     if outbox is None:
         outbox = Outbox(path=settings.data_dir / "outbox.jsonl")
     services = Services(
@@ -253,6 +254,7 @@ def build_application(
         .base_url(url)
         .base_file_url(_file_base_url(url))
         .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone or "Asia/Shanghai")))
+        .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown_disposing if owns_db else _post_shutdown)
     )
@@ -276,14 +278,12 @@ def build_application(
         builder = builder.job_queue(None)
 
     app = builder.build()
-    app.bot_data[SERVICES_KEY] = services
-    app.bot_data["set_commands"] = set_commands
+    app.bot_data.services = services
+    app.bot_data.set_commands = set_commands
 
-    from handlers.errors import on_error
+    from bot.wiring import wire
 
-    app.add_error_handler(on_error)
-    for name in handler_modules:
-        importlib.import_module(name).add_handlers(app)
+    wire(app, handler_modules)
     return app
 
 
@@ -298,12 +298,12 @@ def registered_commands(app: Application) -> set[str]:
 
 
 async def _post_init(app: Application) -> None:
-    """Set the command menu (carry on if the server refuses), restore and schedule the outbox, schedule the
-    daily purge of expired pending steps."""
+    """Set the command menu (carry on if the server refuses) and restore the outbox (its periodic flush and the
+    pending-step purge are jobs in bot/wiring.py)."""
     from texts import start as S
 
-    services: Services = app.bot_data[SERVICES_KEY]
-    if app.bot_data.get("set_commands", True):
+    services = services_of(app)
+    if app.bot_data.set_commands:
         available = registered_commands(app)
         menu = [BotCommand(c, d) for c, d in S.MENU if c in available]
         try:
@@ -314,26 +314,22 @@ async def _post_init(app: Application) -> None:
     loaded = services.outbox.load()
     if loaded:
         log.info("outbox: %d unsaved write(s) from the last run queued", loaded)
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(_flush_outbox, interval=OUTBOX_FLUSH_SECONDS, first=1, name="outbox-flush")
-        app.job_queue.run_repeating(purge_expired_pending, interval=PURGE_INTERVAL, first=PURGE_FIRST,
-                                    name=PURGE_JOB)
 
 
-async def _flush_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Replay writes that failed while the database was down."""
-    services: Services = context.bot_data[SERVICES_KEY]
+async def flush_outbox(context: CadreContext) -> None:
+    """The job: replay writes that failed while the database was down."""
+    services = context.services
     if len(services.outbox):
         saved = await asyncio.to_thread(services.outbox.flush, services.db)
         if saved:
             services.database_back()
 
 
-async def purge_expired_pending(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Delete expired pending steps (storage.pending); a database that is down is tried again the next day."""
+async def purge_expired_pending(context: CadreContext) -> None:
+    """The job: delete expired pending steps (storage.pending); a database that is down is tried the next day."""
     from storage.pending import purge_expired
 
-    services: Services = context.bot_data[SERVICES_KEY]
+    services = context.services
     try:
         purged = await services.run_db(purge_expired)
     except DatabaseUnavailable as exc:
@@ -345,7 +341,7 @@ async def purge_expired_pending(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _post_shutdown(app: Application) -> None:
     """Try once more to save what is queued; keep the rest on disk for the next start."""
-    services: Services = app.bot_data[SERVICES_KEY]
+    services = services_of(app)
     if len(services.outbox):
         try:
             await asyncio.to_thread(services.outbox.flush, services.db)
@@ -358,7 +354,7 @@ async def _post_shutdown_disposing(app: Application) -> None:
     try:
         await _post_shutdown(app)
     finally:
-        app.bot_data[SERVICES_KEY].db.dispose()
+        services_of(app).db.dispose()
 
 
 __all__ = [
@@ -366,6 +362,7 @@ __all__ = [
     "HANDLER_MODULES",
     "PerUserUpdateProcessor",
     "build_application",
+    "flush_outbox",
     "normalize_base_url",
     "protect_logs",
     "purge_expired_pending",

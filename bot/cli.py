@@ -7,6 +7,12 @@ import importlib
 import os
 import sys
 
+from bot.cli_parser import ChineseArgumentParser
+from bot.settings import Settings, SettingsError
+from texts import console as C
+
+EXIT_BAD_SETTINGS = 2
+
 # Each module has `register(subparsers)` and sets `func` on its parsers.
 COMMAND_MODULES = (
     "bot.cli_check",
@@ -19,8 +25,8 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cadrebot", description="政社互动助手 cadrebot")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = ChineseArgumentParser(prog="cadrebot", description=C.CLI_DESCRIPTION)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title=C.ARG_COMMANDS)
     for name in COMMAND_MODULES:  # a missing module is an error, not a command silently left out
         importlib.import_module(name).register(subparsers)
     return parser
@@ -32,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    try:  # once, before any command runs: every command gets these settings as args.settings
+        args.settings = Settings()
+    except SettingsError as error:  # one line per wrong value and no traceback: the deployer fixes the variable
+        print(error, file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable
 
 from texts import console as C
 
@@ -19,45 +19,48 @@ DEMO_TOWN = "DEMO"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("admin", help="管理：镇街、村社区、邀请码、问卷链接、演示数据")
-    sub = parser.add_subparsers(dest="admin_command", metavar="ACTION")
+    parser = subparsers.add_parser("admin", help=C.HELP_ADMIN, description=C.HELP_ADMIN)
+    sub = parser.add_subparsers(dest="admin_command", metavar="ACTION", title=C.ARG_COMMANDS)
 
-    p = sub.add_parser("add-town", help="新增镇/街道: add-town CODE NAME")
-    p.add_argument("code")
-    p.add_argument("name")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text)
+
+    p = command("add-town", C.HELP_ADD_TOWN)
+    p.add_argument("code", metavar="CODE", help=C.HELP_TOWN_CODE)
+    p.add_argument("name", metavar="NAME", help=C.HELP_PLACE_NAME)
     p.set_defaults(func=_guard(_add_town))
 
-    p = sub.add_parser("add-village", help="新增村/社区: add-village CODE NAME --town CODE")
-    p.add_argument("code")
-    p.add_argument("name")
-    p.add_argument("--town", required=True, help="所属镇/街道代码")
+    p = command("add-village", C.HELP_ADD_VILLAGE)
+    p.add_argument("code", metavar="CODE", help=C.HELP_VILLAGE_CODE)
+    p.add_argument("name", metavar="NAME", help=C.HELP_PLACE_NAME)
+    p.add_argument("--town", required=True, metavar="CODE", help=C.HELP_ADD_VILLAGE_TOWN)
     p.set_defaults(func=_guard(_add_village))
 
-    p = sub.add_parser("import-places", help="从 YAML 或 CSV 文件导入镇街和村社区（可重复执行）")
-    p.add_argument("file", type=Path)
+    p = command("import-places", C.HELP_IMPORT_PLACES)
+    p.add_argument("file", type=Path, metavar="FILE", help=C.HELP_IMPORT_FILE)
     p.set_defaults(func=_guard(_import_places))
 
-    p = sub.add_parser("list-places", help="列出镇街和村社区")
+    p = command("list-places", C.HELP_LIST_PLACES)
     p.set_defaults(func=_guard(_list_places))
 
-    p = sub.add_parser("invite", help="生成一次性邀请码: invite --village CODE --role cadre | --town CODE --role bureau")
+    p = command("invite", C.HELP_INVITE)
     place = p.add_mutually_exclusive_group()
-    place.add_argument("--village", help="村/社区代码（干部）")
-    place.add_argument("--town", help="镇/街道代码（民政局/镇街工作人员）")
-    p.add_argument("--role", required=True, choices=sorted(C.ROLE_LABELS), help="cadre, bureau 或 admin")
-    p.add_argument("--days", type=int, default=7, help="有效天数（1 到 365），默认 7")
+    place.add_argument("--village", metavar="CODE", help=C.HELP_INVITE_VILLAGE)
+    place.add_argument("--town", metavar="CODE", help=C.HELP_INVITE_TOWN)
+    p.add_argument("--role", required=True, choices=sorted(C.ROLE_LABELS), help=C.HELP_INVITE_ROLE)
+    p.add_argument("--days", type=int, default=7, metavar="DAYS", help=C.HELP_INVITE_DAYS)
     p.set_defaults(func=_guard(_invite, check=_check_invite))
 
-    p = sub.add_parser("survey-link", help="居民满意度问卷链接: survey-link --village CODE")
-    p.add_argument("--village", required=True)
+    p = command("survey-link", C.HELP_SURVEY_LINK)
+    p.add_argument("--village", required=True, metavar="CODE", help=C.HELP_VILLAGE_CODE)
     p.set_defaults(func=_guard(_survey_link))
 
-    p = sub.add_parser("seed-demo", help="创建演示镇 DEMO 示范镇及 3 个村社区（可重复执行），并打印邀请码")
+    p = command("seed-demo", C.HELP_SEED_DEMO)
     p.set_defaults(func=_guard(_seed_demo, migrate=True))
 
-    p = sub.add_parser("year-end", help="年终评估: 把一个镇/街道各村社区已确认的红牌候选纳入年终评估，按部门汇总")
-    p.add_argument("--town", required=True, help="镇/街道代码")
-    p.add_argument("--period", help="评估年度（四位年份），默认今年")
+    p = command("year-end", C.HELP_YEAR_END)
+    p.add_argument("--town", required=True, metavar="CODE", help=C.HELP_TOWN_CODE)
+    p.add_argument("--period", metavar="YEAR", help=C.HELP_YEAR_END_PERIOD)
     p.set_defaults(func=_guard(_year_end, check=_check_year_end))
 
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
@@ -73,7 +76,6 @@ def _guard(handler: Callable, *, migrate: bool = False,
         if problem:
             print(problem, file=sys.stderr)
             return 2
-        from bot.settings import Settings
         from storage.db import Database, redacted_url, translate_errors
         from storage.errors import (
             AlreadyExists,
@@ -82,17 +84,17 @@ def _guard(handler: Callable, *, migrate: bool = False,
             NotFound,
             StorageError,
         )
-        from storage.migrate import head_revision, current_revision, upgrade
+        from storage.migrate import current_revision, head_revision, upgrade
 
-        settings = Settings()
+        settings = args.settings
         try:
             with translate_errors():
                 if migrate:
-                    upgrade(settings)
-                elif current_revision(settings) != head_revision():
+                    upgrade(settings.database_url)
+                elif current_revision(settings.database_url) != head_revision():
                     print(C.ADMIN_DB_NOT_READY.format(url=redacted_url(settings.database_url)), file=sys.stderr)
                     return 1
-            db = Database(settings)
+            db = Database(settings.database_url)
             try:
                 with db.session() as session:
                     return int(handler(args, session, settings) or 0)
@@ -241,7 +243,7 @@ def _year_end(args, session, settings) -> int:
         print(C.YEAR_END_DONE.format(n=len(result.included), **names))
         per_department: dict[str, list[int]] = {}
         for card in result.included:
-            cards_times = per_department.setdefault(card.department, [0, 0])
+            cards_times = per_department.setdefault(card.department_key or card.department, [0, 0])
             cards_times[0] += 1
             cards_times[1] += card.count
         for department, (cards, times) in sorted(per_department.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])):

@@ -1,33 +1,42 @@
-"""`cadrebot check` and `cadrebot chat`: the task check from the command line and a local console chat."""
+"""`cadrebot check` and `cadrebot chat`: the task check from the command line and a local console chat.
+
+`cadrebot check` without a task reads one task per line from a pipe or a file, as `--batch` does; at a terminal,
+or when that input is empty, it prints how to use it and exits 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
 
+from bot.console_input import TerminalInput, piped_lines
 from bot.settings import Settings
+from knowledge import KnowledgeBase, KnowledgeBaseError, from_settings
+from knowledge.model import CheckResult, Verdict
 from texts import check as T
 from texts import console as C
-from knowledge import KnowledgeBase, KnowledgeBaseError, from_settings
-from knowledge.model import CheckResult
+
+QUIT = ("/quit", "/exit", "退出")
+HELP = ("/start", "/help", "帮助")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    check = subparsers.add_parser("check", help="判断一项任务在不在清单内 / check one task")
-    check.add_argument("text", nargs="*", help="任务内容；省略时配合 --batch 从标准输入读取")
-    check.add_argument("--json", action="store_true", help="输出 JSON")
-    check.add_argument("--batch", action="store_true", help="每行一条，逐行输出（只加载一次知识库）")
+    check = subparsers.add_parser("check", help=C.HELP_CHECK, description=C.HELP_CHECK)
+    check.add_argument("text", nargs="*", help=C.HELP_CHECK_TEXT)
+    check.add_argument("--json", action="store_true", help=C.HELP_CHECK_JSON)
+    check.add_argument("--batch", action="store_true", help=C.HELP_CHECK_BATCH)
     check.set_defaults(func=run_check)
 
-    chat = subparsers.add_parser("chat", help="本地控制台对话（无需 Telegram）/ local console chat")
+    chat = subparsers.add_parser("chat", help=C.HELP_CHAT, description=C.HELP_CHAT)
     chat.set_defaults(func=run_chat)
 
 
-def load_or_explain() -> KnowledgeBase | None:
+def load_or_explain(settings: Settings) -> KnowledgeBase | None:
     try:
-        return from_settings(Settings())
+        return from_settings(settings)
     except KnowledgeBaseError as exc:
         print(C.KB_BROKEN, file=sys.stderr)
         for problem in exc.problems:
@@ -35,62 +44,69 @@ def load_or_explain() -> KnowledgeBase | None:
         return None
 
 
-def _lines(stream: BinaryIO) -> Iterator[str | None]:
-    """Each input line as text, or None where it is not valid UTF-8 (so one bad line costs one line)."""
-    for raw in stream:
-        try:
-            yield raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield None
-
-
 def _answer(kb: KnowledgeBase, line: str | None) -> CheckResult:
     if line is None:
-        return CheckResult("unclear", (), T.INVALID_ENCODING, problem="invalid_utf8")
+        return CheckResult(Verdict.UNCLEAR, (), T.INVALID_ENCODING, problem="invalid_utf8")
     return kb.check(line)
 
 
+def _usage() -> int:
+    print(C.CHECK_USAGE, file=sys.stderr)
+    return 2
+
+
 def run_check(args: argparse.Namespace) -> int:
-    kb = load_or_explain()
-    if kb is None:
-        return 1
-    if args.batch or not args.text:
-        for line in _lines(sys.stdin.buffer):
+    text = " ".join(args.text).strip()
+    if args.text and not text:
+        return _usage()
+    if args.batch or not text:
+        if not args.batch and sys.stdin.isatty():  # nobody is going to type tasks at a silent terminal
+            return _usage()
+        lines = piped_lines(sys.stdin.buffer)
+        first = list(itertools.islice(lines, 1))  # read before loading the knowledge base (0.6 s)
+        if not first and not args.batch:  # nothing piped in: the user forgot the task
+            return _usage()
+        kb = load_or_explain(args.settings)
+        if kb is None:
+            return 1
+        for line in itertools.chain(first, lines):
             result = _answer(kb, line)
             if args.json:
                 print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
             else:
                 print(result.reply + "\n", flush=True)
         return 0
-    result = kb.check(" ".join(args.text))
+    kb = load_or_explain(args.settings)
+    if kb is None:
+        return 1
+    result = kb.check(text)
     print(json.dumps(result.to_json(), ensure_ascii=False, indent=2) if args.json else result.reply)
     return 0
 
 
-def _console_lines() -> Iterator[str | None]:
-    """What the user types at the prompt, or each piped line when stdin is not a terminal."""
-    if not sys.stdin.isatty():
-        yield from _lines(sys.stdin.buffer)
-        return
-    print(C.WELCOME)
-    while True:
-        try:
-            yield input(C.PROMPT)
-        except EOFError:
-            print()
-            return
+def _reply(kb: KnowledgeBase, line: str | None) -> str:
+    """What the console says to one line."""
+    if line is None:
+        return C.CONSOLE_UNREADABLE
+    if line.strip() in HELP:
+        return C.WELCOME
+    return kb.check(line).reply
+
+
+def _chat(kb: KnowledgeBase, lines: Iterator[str | None]) -> int:
+    for line in lines:
+        if line is not None and line.strip() in QUIT:
+            return 0
+        print(_reply(kb, line) + "\n", flush=True)
+    return 0
 
 
 def run_chat(args: argparse.Namespace) -> int:
-    kb = load_or_explain()
+    kb = load_or_explain(args.settings)
     if kb is None:
         return 1
-    for line in _console_lines():
-        command = line.strip() if line is not None else ""
-        if command in ("/quit", "/exit", "退出"):
-            return 0
-        if command in ("/start", "/help", "帮助"):
-            print(C.WELCOME + "\n", flush=True)
-            continue
-        print(_answer(kb, line).reply + "\n", flush=True)
-    return 0
+    if not sys.stdin.isatty():  # piped: answer each line, no prompt, no line editing, no history
+        return _chat(kb, piped_lines(sys.stdin.buffer))
+    print(C.WELCOME)
+    with TerminalInput(C.PROMPT, args.settings.data_dir) as typed:
+        return _chat(kb, iter(typed))

@@ -9,30 +9,29 @@ from texts import console as C
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("db", help="数据库：建表与升级 (Alembic)")
-    sub = parser.add_subparsers(dest="db_command", metavar="ACTION")
+    parser = subparsers.add_parser("db", help=C.HELP_DB, description=C.HELP_DB)
+    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", title=C.ARG_COMMANDS)
 
-    upgrade = sub.add_parser("upgrade", help="把数据库升级到最新结构（首次使用时会建表）")
-    upgrade.add_argument("revision", nargs="?", default="head", help="目标版本，默认 head")
+    upgrade = sub.add_parser("upgrade", help=C.HELP_DB_UPGRADE, description=C.HELP_DB_UPGRADE)
+    upgrade.add_argument("revision", nargs="?", default="head", help=C.HELP_DB_REVISION)
     upgrade.set_defaults(func=_upgrade)
 
-    current = sub.add_parser("current", help="显示数据库当前的结构版本")
+    current = sub.add_parser("current", help=C.HELP_DB_CURRENT, description=C.HELP_DB_CURRENT)
     current.set_defaults(func=_current)
 
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from bot.settings import Settings
     from storage.db import redacted_url, translate_errors
     from storage.errors import DatabaseUnavailable
     from storage.migrate import current_revision, upgrade
 
-    settings = Settings()
+    settings = args.settings
     try:
         with translate_errors():
-            upgrade(settings, args.revision)
-            revision = current_revision(settings)
+            upgrade(settings.database_url, args.revision)
+            revision = current_revision(settings.database_url)
     except DatabaseUnavailable as error:
         print(C.DB_UNREACHABLE.format(url=redacted_url(settings.database_url), error=error), file=sys.stderr)
         return 1
@@ -41,15 +40,13 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
-    from bot.settings import Settings
     from storage.db import translate_errors
     from storage.errors import DatabaseUnavailable
     from storage.migrate import current_revision, head_revision
 
-    settings = Settings()
     try:
         with translate_errors():
-            revision = current_revision(settings)
+            revision = current_revision(args.settings.database_url)
     except DatabaseUnavailable as error:
         print(C.DB_UNREACHABLE_SHORT.format(error=error), file=sys.stderr)
         return 1

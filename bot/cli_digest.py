@@ -1,23 +1,40 @@
 """`cadrebot digest`: the weekly digest without Telegram, in the same content as the bot sends.
 
-    cadrebot digest --week 2026-W47 --town DEMO --format text
+    cadrebot digest --week 上周 --town DEMO --format text
     cadrebot digest --week 2026-W47 --format xlsx --out 周报.xlsx        # no --town: the city roll-up
+    cadrebot digest --week 11月18日 --format csv --out 周报.zip          # one CSV per table, zipped
+    cadrebot digest --table villages --out 村社区.csv                    # one table's CSV
     cadrebot digest --format md                                          # the current week so far
+
+Binary output (xlsx, png, the csv zip) is refused on a terminal (exit 2) but written to a pipe or a redirect. For a
+digest with nothing to draw, --format png writes nothing, says so on stderr and exits 1 (see --help).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot.cli_parser import ChineseHelpFormatter
+from bot.digest.tables import TABLE_KEYS
 from texts import digest as T
 
+if TYPE_CHECKING:  # imported when a command runs, not when `cadrebot` builds its parser
+    from bot.digest import Digest
+    from bot.settings import Settings
+
 FORMATS = ("text", "md", "xlsx", "csv", "png")
-BINARY = {"xlsx", "png"}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def clock():  # noqa: ANN201
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, ChineseHelpFormatter):
+    """Chinese help that keeps the epilog's lines (examples, exit codes) as written."""
+
+
+def clock() -> datetime:
     """The current time (UTC). Tests replace this to look at a fixed moment."""
     from storage.models import utcnow
 
@@ -25,78 +42,99 @@ def clock():  # noqa: ANN201
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("digest", help=T.CLI_HELP)
+    parser = subparsers.add_parser("digest", help=T.CLI_HELP, description=T.CLI_DESCRIPTION, epilog=T.CLI_EPILOG,
+                                   formatter_class=_HelpFormatter)
     parser.add_argument("--week", default=None, help=T.CLI_WEEK_HELP)
     parser.add_argument("--town", default=None, metavar="CODE", help=T.CLI_TOWN_HELP)
-    parser.add_argument("--format", default="text", choices=FORMATS, help=T.CLI_FORMAT_HELP)
+    parser.add_argument("--format", default=None, choices=FORMATS, help=T.CLI_FORMAT_HELP)
+    parser.add_argument("--table", default=None, choices=TABLE_KEYS, metavar="NAME",
+                        help=T.CLI_TABLE_HELP + "；".join(f"{key} {T.TABLE_LABELS[key]}" for key in TABLE_KEYS))
     parser.add_argument("--out", default=None, metavar="FILE", help=T.CLI_OUT_HELP)
     parser.set_defaults(func=run_digest)
 
 
-def item_titles(settings) -> dict[str, str]:  # noqa: ANN001 (bot.settings.Settings)
+def item_titles(settings: Settings) -> dict[str, str]:
     """Item id -> title from the knowledge base files (no matcher is built); {} if they cannot be read."""
     try:
         from knowledge.loader import read_knowledge
 
         raw = read_knowledge(Path(settings.knowledge_dir) if settings.knowledge_dir else None,
-                             settings.profile, settings.agreement or None)
+                             settings.profile, settings.agreement or None, with_corpus=False)
     except Exception:  # noqa: BLE001 - titles are a nicety; ids alone still identify the items
         return {}
     return {item_id: item.title for item_id, item in raw.items.items()}
 
 
-def render(digest, fmt: str) -> bytes:  # noqa: ANN001 (bot.digest.Digest)
-    from bot.digest import render_csv, render_markdown, render_png, render_text, render_xlsx
+def is_binary(fmt: str, table: str | None) -> bool:
+    """xlsx, png and the zip of CSVs; text, Markdown and one table's CSV are text."""
+    return fmt in ("xlsx", "png") or (fmt == "csv" and table is None)
+
+
+def render(digest: Digest, fmt: str, table: str | None = None, font_file: str | None = None) -> bytes:
+    from bot.digest import render_csv_table, render_csv_zip, render_markdown, render_png, render_text, render_xlsx
 
     if fmt == "text":
         return render_text(digest).encode("utf-8")
     if fmt == "md":
         return render_markdown(digest).encode("utf-8")
     if fmt == "csv":
-        return render_csv(digest)
+        return render_csv_table(digest, table) if table else render_csv_zip(digest)
     if fmt == "xlsx":
         return render_xlsx(digest)
-    return render_png(digest)
+    return render_png(digest, font_file)
 
 
-def run_digest(args: argparse.Namespace, settings=None) -> int:  # noqa: ANN001
-    from bot.digest import Week, build_digest, resolve_scope
+def _fail(message: str, code: int) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def run_digest(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from bot.digest import build_digest, empty_line, resolve_scope
     from bot.digest.fonts import FontMissing
-    from bot.settings import Settings
+    from bot.digest.text import bad_week_text
+    from bot.digest.weeks import BadWeek, Week, parse_week
     from storage.db import Database
     from storage.errors import DatabaseUnavailable, NotFound
+    from storage.surveys import configured_aspects
 
-    settings = settings or Settings()
+    settings = settings or args.settings
     tz = settings.timezone or "Asia/Shanghai"
     now = clock()
+    fmt = args.format or ("csv" if args.table else "text")
+    if args.table and fmt != "csv":
+        return _fail(T.CLI_TABLE_NEEDS_CSV.format(format=fmt), EXIT_USAGE)
     try:
-        week = Week.parse(args.week, tz) if args.week else Week.containing(now, tz)
-    except ValueError:
-        print(T.CLI_BAD_WEEK.format(text=args.week), file=sys.stderr)
-        return 2
+        week = parse_week(args.week, now=now, tz=tz) if args.week else Week.containing(now, tz)
+    except BadWeek as error:
+        return _fail(bad_week_text(error, T.CLI_BAD_WEEK), EXIT_USAGE)
+    if week.start_utc > now:
+        return _fail(T.FUTURE_WEEK.format(week=week.iso), EXIT_USAGE)
     out = None if args.out in (None, "-") else Path(args.out)
-    if out is None and args.format in BINARY and sys.stdout.isatty():
-        print(T.CLI_NEED_OUT.format(format=args.format), file=sys.stderr)
-        return 2
+    if out is None and is_binary(fmt, args.table) and sys.stdout.isatty():
+        what, ext = T.CLI_BINARY_KINDS[fmt]
+        return _fail(T.CLI_NEED_OUT.format(what=what, ext=ext), EXIT_USAGE)
 
-    db = Database(settings)
+    db = Database(settings.database_url)
     try:
         with db.session() as session:
             scope = resolve_scope(session, args.town)
-            digest = build_digest(session, scope, week, now=now, item_titles=item_titles(settings))
+            digest = build_digest(session, scope, week, now=now, item_titles=item_titles(settings),
+                                  aspects=configured_aspects(settings.survey_aspects))
     except NotFound:
-        print(T.CLI_NO_TOWN.format(code=args.town), file=sys.stderr)
-        return 1
+        return _fail(T.CLI_NO_TOWN.format(code=args.town), EXIT_FAILED)
     except DatabaseUnavailable as error:
-        print(T.CLI_DB_DOWN.format(error=error), file=sys.stderr)
-        return 1
+        return _fail(T.CLI_DB_DOWN.format(error=error), EXIT_FAILED)
     finally:
         db.dispose()
+    if fmt == "png" and not digest.has_chart:  # a blank picture helps nobody: say why there is none
+        if digest.is_empty:
+            return _fail(T.CLI_NO_CHART_EMPTY.format(line=empty_line(digest)), EXIT_FAILED)
+        return _fail(T.CLI_NO_CHART.format(scope=digest.scope.name, week=week.iso), EXIT_FAILED)
     try:
-        data = render(digest, args.format)
+        data = render(digest, fmt, args.table, settings.cjk_font)
     except FontMissing as error:
-        print(T.CLI_NO_FONT.format(error=error), file=sys.stderr)
-        return 1
+        return _fail(T.CLI_NO_FONT.format(error=error), EXIT_FAILED)
     if out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -105,4 +143,4 @@ def run_digest(args: argparse.Namespace, settings=None) -> int:  # noqa: ANN001
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
         print(T.CLI_WROTE.format(path=out, size=len(data)), file=sys.stderr)
-    return 0
+    return EXIT_OK

@@ -6,21 +6,21 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from bot.settings import Settings
-from texts import console as C
 from knowledge.loader import read_knowledge
+from texts import console as C
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    kb = subparsers.add_parser("kb", help="知识库工具 / knowledge-base tools")
-    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
-    validate = kb_sub.add_parser("validate", help="检查全部知识库文件")
-    validate.add_argument("--data-dir", help="知识库目录（默认：内置或 CADREBOT_KNOWLEDGE_DIR）")
+    kb = subparsers.add_parser("kb", help=C.HELP_KB, description=C.HELP_KB)
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", title=C.ARG_COMMANDS)
+    validate = kb_sub.add_parser("validate", help=C.HELP_KB_VALIDATE, description=C.HELP_KB_VALIDATE)
+    validate.add_argument("--data-dir", metavar="DIR", help=C.HELP_KB_DATA_DIR)
     validate.set_defaults(func=run_validate)
+    kb.set_defaults(func=lambda args: (kb.print_help(), 2)[1])
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = args.settings
     data_dir = args.data_dir or settings.knowledge_dir or None
     raw = read_knowledge(Path(data_dir) if data_dir else None, settings.profile, settings.agreement or None)
     if raw.problems:

@@ -3,45 +3,99 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import logging
 import sys
 from urllib.parse import urlparse
 
 from bot.settings import Settings, with_persistent_secret
+from texts import console as C
 from texts import start as S
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# How PTB begins the ERROR it logs when start-up fails (getMe, deleteWebhook, setWebhook); run_bot explains it.
+START_UP_FAILED = "Network Retry Loop (Bootstrap"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    run = subparsers.add_parser("run", help="启动 Telegram 机器人（无令牌时打开本地对话）/ run the bot")
-    run.add_argument("--webhook", metavar="URL", help="以 webhook 方式运行，Telegram 推送到这个 https 地址")
-    run.add_argument("--listen", default="127.0.0.1", help="webhook 本机监听地址（默认 127.0.0.1，放在反向代理后面）")
-    run.add_argument("--port", type=int, default=8443, help="webhook 本机端口（默认 8443）")
-    run.add_argument("--poll-interval", type=float, default=0.0,
-                     help="轮询间隔秒数（默认 0，长轮询；不支持长轮询的测试服务器可设 0.2）")
-    run.add_argument("--log-level", default="INFO", help="日志级别（默认 INFO）")
+    run = subparsers.add_parser("run", help=C.HELP_RUN, description=C.HELP_RUN)
+    run.add_argument("--webhook", metavar="URL", help=C.HELP_RUN_WEBHOOK)
+    run.add_argument("--listen", default="127.0.0.1", metavar="HOST", help=C.HELP_RUN_LISTEN)
+    run.add_argument("--port", type=int, default=8443, metavar="PORT", help=C.HELP_RUN_PORT)
+    run.add_argument("--poll-interval", type=float, default=0.0, metavar="SECONDS", help=C.HELP_RUN_POLL_INTERVAL)
+    run.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
+                     help=C.HELP_RUN_LOG_LEVEL)
     run.set_defaults(func=run_bot)
+
+
+class ExpectedTelegramErrorsInOneLine(logging.Filter):
+    """Above DEBUG, a Telegram error PTB logs with its traceback (server unreachable, token refused, a network
+    blip while polling) is logged as one line, and PTB's report that start-up failed is left out: run_bot prints
+    what failed and what to check. Unexpected exceptions (bugs) keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import TelegramError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, TelegramError):
+            return True
+        message = record.getMessage()
+        if message.startswith(START_UP_FAILED):
+            return False
+        record.msg, record.args = f"{message} ({type(error).__name__}: {error})", None
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _configure_logging(level_name: str) -> None:
+    level = getattr(logging, level_name, logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if level > logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Adding job tentatively" for every job
+        for handler in logging.getLogger().handlers:
+            # First in line, before the token filter renders the traceback into text.
+            handler.filters.insert(0, ExpectedTelegramErrorsInOneLine())
+
+
+def _announce_when_started(app, message: str) -> None:
+    """Print `message` once the bot is really up, not before a start-up that is about to fail: PTB starts the job
+    queue last, after getMe, deleteWebhook or setWebhook and the webhook's server have all succeeded."""
+    post_init = app.post_init
+
+    async def say(context) -> None:
+        print(message, flush=True)
+
+    async def post_init_then_announce(application) -> None:
+        if post_init is not None:
+            await post_init(application)
+        if application.job_queue is not None:
+            application.job_queue.run_once(say, when=0, name="announce-start")
+        else:
+            print(message, flush=True)
+
+    app.post_init = post_init_then_announce
 
 
 def webhook_secret(settings: Settings) -> str:
     """The X-Telegram-Bot-Api-Secret-Token Telegram sends with every update (derived from the bot's secret:
     CADREBOT_SECRET, or the one `cadrebot run` keeps in <data_dir>/secret)."""
-    return hashlib.sha256(f"webhook|{settings.secret}|{settings.bot_token}".encode()).hexdigest()[:48]
+    secret, token = settings.secret.get_secret_value(), settings.bot_token.get_secret_value()
+    return hashlib.sha256(f"webhook|{secret}|{token}".encode()).hexdigest()[:48]
 
 
 def run_bot(args: argparse.Namespace) -> int:
-    settings = Settings()
-    if not settings.bot_token:
+    settings = args.settings
+    if not settings.bot_token.get_secret_value():
         print(S.RUN_NO_TOKEN, flush=True)
         from bot.cli_check import run_chat
 
         return run_chat(args)
-    logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    _configure_logging(args.log_level)
     from bot.app import build_application, normalize_base_url, protect_logs, tune_runtime
 
-    protect_logs(settings.bot_token)
+    protect_logs(settings.bot_token.get_secret_value())
     url = urlparse(args.webhook or "")
     if args.webhook and (url.scheme not in ("https", "http") or not url.netloc):
         print(S.RUN_BAD_WEBHOOK, file=sys.stderr)
@@ -55,25 +109,38 @@ def run_bot(args: argparse.Namespace) -> int:
     app = build_application(settings, kb=kb)
     tune_runtime()
     from telegram import Update
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
     try:
         if args.webhook:
-            print(S.RUN_WEBHOOK.format(url=args.webhook, listen=args.listen, port=args.port), flush=True)
+            _announce_when_started(app, S.RUN_WEBHOOK.format(url=args.webhook, listen=args.listen, port=args.port))
             app.run_webhook(listen=args.listen, port=args.port, url_path=url.path.lstrip("/"),
                             webhook_url=args.webhook, secret_token=webhook_secret(settings),
                             allowed_updates=Update.ALL_TYPES)
         else:
-            print(S.RUN_POLLING, flush=True)
+            _announce_when_started(app, S.RUN_POLLING)
             app.run_polling(poll_interval=args.poll_interval, allowed_updates=Update.ALL_TYPES)
     except InvalidToken:
-        print(S.RUN_BAD_TOKEN, file=sys.stderr)
-        return 1
+        return _start_failed(S.RUN_BAD_TOKEN, debug)
     except NetworkError as exc:
         server = normalize_base_url(settings.api_base_url).removesuffix("/bot")
-        print(S.RUN_NO_SERVER.format(url=server, error=type(exc).__name__), file=sys.stderr)
-        return 1
+        return _start_failed(S.RUN_NO_SERVER.format(url=server, error=type(exc).__name__), debug)
+    except TelegramError as exc:  # e.g. setWebhook refused, another instance already polling (Conflict)
+        reason = str(exc).replace(settings.bot_token.get_secret_value(), "<token>")
+        return _start_failed(S.RUN_REFUSED.format(error=reason), debug)
+    except OSError as exc:  # the webhook's port is taken or not ours to bind
+        reason = S.RUN_LISTEN_REASONS.get(errno.errorcode.get(exc.errno or 0, ""), exc.strerror or type(exc).__name__)
+        return _start_failed(S.RUN_CANNOT_LISTEN.format(listen=args.listen, port=args.port, error=reason), debug)
     return 0
+
+
+def _start_failed(explanation: str, debug: bool) -> int:
+    """What failed and what to check, in a line; and, unless the log already shows it, how to see the details."""
+    print(explanation, file=sys.stderr)
+    if not debug:
+        print(S.RUN_DEBUG_HINT, file=sys.stderr)
+    return 1
 
 
 def _preflight(settings: Settings):  # -> tuple[KnowledgeBase | None, str | None]
@@ -90,7 +157,7 @@ def _preflight(settings: Settings):  # -> tuple[KnowledgeBase | None, str | None
 
     try:
         with translate_errors():
-            if not is_up_to_date(settings):
+            if not is_up_to_date(settings.database_url):
                 return None, S.RUN_DB_NOT_READY
     except DatabaseUnavailable as exc:
         from storage.db import redacted_url

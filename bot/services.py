@@ -1,6 +1,6 @@
-"""What every handler needs, built once by `bot.app.build_application` and kept in `app.bot_data["services"]`.
+"""What every handler needs, built once by `bot.app.build_application` and kept in `app.bot_data.services`.
 
-    services = get_services(context)
+    services = context.services                                        # a handler's bot.router.CadreContext
     result = services.kb.check(text)                                   # knowledge base, loaded once
     with services.db.session() as session: ...                         # blocking; fine for short work
     member = await services.run_db(storage.members.get_member, 42)     # same, in a worker thread
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.outbox import Outbox
 from bot.ratelimit import RateLimiter
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from knowledge import KnowledgeBase
     from storage.db import Database
 
-SERVICES_KEY = "services"
 T = TypeVar("T")
 
 
@@ -105,6 +105,11 @@ class Services:
                 self.db_paused_until = time.monotonic() + self.db_pause_seconds
             raise
 
+    @property
+    def secret(self) -> str:
+        """The secret that signs buttons and keys hashes (settings.secret is a SecretStr)."""
+        return self.settings.secret.get_secret_value()
+
     def database_back(self) -> None:
         """Forget an earlier failure (the database answered again, e.g. to the outbox's flush)."""
         self.db_paused_until = 0.0
@@ -115,9 +120,10 @@ class Services:
 
 
 def get_services(context: CallbackContext | Application) -> Services:
-    """The Services of the running application (from a handler's context or the Application itself)."""
+    """The Services of the running application (from a handler's context or the Application itself); in a
+    handler, `context.services` says the same."""
     application = getattr(context, "application", context)
-    return application.bot_data[SERVICES_KEY]
+    return application.bot_data.services
 
 
-__all__ = ["SERVICES_KEY", "MemberCache", "Services", "get_services"]
+__all__ = ["MemberCache", "Services", "get_services"]

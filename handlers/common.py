@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.ext import Application, JobQueue
 from telegram.warnings import PTBUserWarning
 
-from texts import errors as E
+from bot.router import CadreContext
 from storage.members import get_member
 from storage.models import Member
+from texts import errors as E
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def answer(query: CallbackQuery, text: str | None = None, alert: bool = Fa
         log.debug("answerCallbackQuery failed: %s", exc)
 
 
-async def edit(query: CallbackQuery, text: str | None = None, reply_markup=None) -> bool:  # noqa: ANN001
+async def edit(query: CallbackQuery, text: str | None = None, reply_markup=None) -> bool:
     """Edit the pressed message's text (or only its keyboard); False if Telegram refused (gone, unchanged)."""
     try:
         if text is None:
@@ -82,7 +83,7 @@ def in_group(query: CallbackQuery) -> bool:
     return query.message is not None and query.message.chat.type != ChatType.PRIVATE
 
 
-async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_only(update: Update, context: CadreContext) -> None:
     """A command (or button) whose answer is for the member alone, used in a group: point to the private chat."""
     if update.callback_query is not None:
         await answer(update.callback_query, E.PRIVATE_ONLY, alert=True)

@@ -1,4 +1,4 @@
-"""The weekly digest in Telegram: /subscribe, /unsubscribe, /digest [2026-W47], and the scheduled weekly send.
+"""The weekly digest in Telegram: /subscribe, /unsubscribe, /digest [week], and the scheduled weekly send.
 
 - Only bureau members (their town) and admins (the city roll-up) may use these commands; anyone else gets a
   short refusal in Chinese.
@@ -7,38 +7,38 @@
 - Sending is idempotent per (scope, ISO week): bot.digest.delivery claims the week in the database first and
   sends only if the claim won.
 - A digest is its text (split into messages of at most 4096 characters), the XLSX report (sendDocument) and the
-  PNG chart (sendPhoto); an empty week is one line without attachments.
+  PNG chart (sendPhoto); an empty week is one line without attachments, and a digest with nothing to draw comes
+  without the chart.
+- /digest takes the week as people write it (本周, 上周, 11月18日, 2026-W47 …, see bot.digest.weeks.parse_week).
 
-The work itself (SQL, rendering) lives in bot.digest and runs in worker threads; this module only talks to
-Telegram.
+The work itself (SQL, rendering, subscriptions) lives in bot.digest and runs in worker threads; this module only
+talks to Telegram. Its handlers and jobs are registered in bot/wiring.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.digest import delivery
-from bot.digest.exports import render_xlsx
+from bot.digest.delivery import SubscriptionChange
 from bot.digest.model import Digest, Scope
 from bot.digest.queries import build_digest
-from bot.digest.text import render_messages
-from bot.digest.weeks import Week, parse_time
+from bot.digest.rendered import Rendered, render_for_telegram
+from bot.digest.text import bad_week_text
+from bot.digest.weeks import BadWeek, Week, parse_time, parse_week
+from bot.router import CadreContext
 from bot.services import Services, get_services
-from texts import digest as T
-from handlers.common import job_queue_of, private_only
-from storage import digests as store
 from storage.errors import DatabaseUnavailable
-from storage.members import get_member
-from storage.models import ROLE_ADMIN, utcnow
+from storage.models import utcnow
+from storage.surveys import configured_aspects
+from texts import digest as T
 
 log = logging.getLogger(__name__)
 
@@ -52,48 +52,7 @@ def clock() -> datetime:
     return utcnow()
 
 
-# ---------------------------------------------------------------------------------------------- rendering
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """What is sent for one digest."""
-
-    messages: list[str]
-    xlsx: bytes | None = None
-    png: bytes | None = None
-    xlsx_name: str = ""
-    png_name: str = ""
-    xlsx_caption: str = ""
-    png_caption: str = ""
-
-
-def _scope_file_label(scope: Scope) -> str:
-    return scope.name if scope.is_city else f"{scope.name}{scope.town_code}"
-
-
-def render_for_telegram(digest: Digest) -> Rendered:
-    """Text messages, XLSX and PNG of a digest (blocking: run it in a worker thread). Empty week: one line only.
-    A missing CJK font drops the chart (logged), never the digest."""
-    if digest.is_empty:
-        return Rendered(render_messages(digest))
-    png: bytes | None = None
-    try:
-        from bot.digest.chart import render_png
-
-        png = render_png(digest)
-    except Exception:  # noqa: BLE001 - the chart is an extra; the text and the Excel file still go out
-        log.exception("digest chart for %s %s could not be drawn", digest.scope.key, digest.week.iso)
-    label, week = _scope_file_label(digest.scope), digest.week.iso
-    return Rendered(
-        messages=render_messages(digest, attachments=True),
-        xlsx=render_xlsx(digest),
-        png=png,
-        xlsx_name=T.XLSX_FILENAME.format(scope=label, week=week),
-        png_name=T.PNG_FILENAME.format(scope=label, week=week),
-        xlsx_caption=T.XLSX_CAPTION.format(scope=digest.scope.name, week=week),
-        png_caption=T.PNG_CAPTION.format(scope=digest.scope.name, week=week),
-    )
+# ---------------------------------------------------------------------------------------------- building
 
 
 def _item_titles(services: Services) -> dict[str, str]:
@@ -102,7 +61,8 @@ def _item_titles(services: Services) -> dict[str, str]:
 
 
 async def _build(services: Services, scope: Scope, week: Week, now: datetime) -> Digest:
-    return await services.run_db(build_digest, scope, week, now=now, item_titles=_item_titles(services))
+    return await services.run_db(build_digest, scope, week, now=now, item_titles=_item_titles(services),
+                                 aspects=configured_aspects(services.settings.survey_aspects))
 
 
 class _Uploads:
@@ -158,8 +118,8 @@ async def send_due_digests(bot: Bot, services: Services, *, now: datetime | None
             continue
         try:
             digest = await _build(services, due.scope, due.week, now)
-            rendered = await asyncio.to_thread(render_for_telegram, digest)
-        except Exception:  # noqa: BLE001 - give the week back so a later run retries it
+            rendered = await asyncio.to_thread(render_for_telegram, digest, services.settings.cjk_font)
+        except Exception:  # give the week back, so that a later run retries it
             log.exception("digest %s %s could not be built; released for a retry", due.key, due.week.iso)
             await asyncio.to_thread(delivery.release, services.db, due)
             continue
@@ -187,7 +147,7 @@ async def send_due_digests(bot: Bot, services: Services, *, now: datetime | None
     return sent
 
 
-async def weekly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def weekly_job(context: CadreContext) -> None:
     """The JobQueue callback: the scheduled send, and the catch-up after start-up."""
     try:
         await send_due_digests(context.bot, get_services(context))
@@ -195,52 +155,7 @@ async def weekly_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("digest: database unavailable (%s); the next run catches up", exc)
 
 
-def schedule_jobs(app: Application) -> None:
-    """The weekly send at the configured weekday and time, and a catch-up run shortly after start-up."""
-    job_queue = job_queue_of(app)
-    if job_queue is None:
-        return
-    weekday, at, tz = _schedule(get_services(app))
-    ptb_day = (weekday + 1) % 7  # python-telegram-bot counts days from Sunday = 0
-    job_queue.run_daily(weekly_job, time=at.replace(tzinfo=ZoneInfo(tz)), days=(ptb_day,), name=WEEKLY_JOB)
-    job_queue.run_once(weekly_job, when=CATCH_UP_DELAY_SECONDS, name=CATCH_UP_JOB)
-
-
 # ---------------------------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True)
-class _Viewer:
-    member_id: int
-    role: str
-    scope: Scope
-
-
-def _viewer(session: Any, user_id: int) -> _Viewer | None:
-    member = get_member(session, user_id)
-    if not delivery.may_receive(member):
-        return None
-    return _Viewer(member.id, member.role, delivery.scope_for_member(member))
-
-
-def _subscribe(session: Any, user_id: int) -> tuple[_Viewer | None, bool]:
-    member = get_member(session, user_id)
-    if not delivery.may_receive(member):
-        return None, False
-    existing = store.get_subscription(session, member.id)
-    city = member.role == ROLE_ADMIN
-    already = existing is not None and existing.town_id == (None if city else member.town_id)
-    if not already:
-        store.subscribe(session, member, city=city)
-    return _Viewer(member.id, member.role, delivery.scope_for_member(member)), already
-
-
-def _unsubscribe(session: Any, user_id: int) -> tuple[_Viewer | None, bool]:
-    member = get_member(session, user_id)
-    if not delivery.may_receive(member):
-        return None, False
-    removed = store.unsubscribe(session, member.id)
-    return _Viewer(member.id, member.role, delivery.scope_for_member(member)), removed
 
 
 def _when(services: Services) -> dict[str, str]:
@@ -253,88 +168,77 @@ async def _reply(update: Update, text: str) -> None:
         await update.effective_message.reply_text(text)
 
 
-async def _for_bureau(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> tuple[Services, Any] | None:
-    """Run a bureau-only database action; tell anyone else (or everyone, if the database is down) why not."""
+# What /subscribe and /unsubscribe answer (a refusal is T.BUREAU_ONLY).
+_SUBSCRIPTION_REPLIES = {
+    SubscriptionChange.SUBSCRIBED: T.SUBSCRIBED,
+    SubscriptionChange.ALREADY_SUBSCRIBED: T.ALREADY_SUBSCRIBED,
+    SubscriptionChange.UNSUBSCRIBED: T.UNSUBSCRIBED,
+    SubscriptionChange.NOT_SUBSCRIBED: T.NOT_SUBSCRIBED,
+}
+
+
+async def _change_subscription(
+    update: Update, context: CadreContext, action: Callable[[Any, int], delivery.Subscription]
+) -> None:
     services = get_services(context)
     try:
-        viewer, outcome = await services.run_db(action, update.effective_user.id)
+        outcome: delivery.Subscription = await services.run_db(action, update.effective_user.id)
     except DatabaseUnavailable:
         await _reply(update, T.BUSY)
-        return None
-    if viewer is None:
+        return
+    if outcome.change is SubscriptionChange.NOT_ALLOWED:
         await _reply(update, T.BUREAU_ONLY)
-        return None
-    return services, (viewer, outcome)
+        return
+    await _reply(update, _SUBSCRIPTION_REPLIES[outcome.change].format(scope=outcome.scope.name, **_when(services)))
 
 
-async def subscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def subscribe_command(update: Update, context: CadreContext) -> None:
     """/subscribe: the weekly digest of the member's town (admins: the city)."""
-    done = await _for_bureau(update, context, _subscribe)
-    if done:
-        services, (viewer, already) = done
-        template = T.ALREADY_SUBSCRIBED if already else T.SUBSCRIBED
-        await _reply(update, template.format(scope=viewer.scope.name, **_when(services)))
+    await _change_subscription(update, context, delivery.subscribe_user)
 
 
-async def unsubscribe_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsubscribe_command(update: Update, context: CadreContext) -> None:
     """/unsubscribe: stop the weekly digest."""
-    done = await _for_bureau(update, context, _unsubscribe)
-    if done:
-        _, (_, removed) = done
-        await _reply(update, T.UNSUBSCRIBED if removed else T.NOT_SUBSCRIBED)
+    await _change_subscription(update, context, delivery.unsubscribe_user)
 
 
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_command(update: Update, context: CadreContext) -> None:
+    """/digest [本周 | 上周 | 11月18日 | 2026-W47 …]: the digest of the member's scope, the current week by default."""
     services = get_services(context)
     tz = services.settings.timezone or "Asia/Shanghai"
     now = clock()
-    args = list(context.args or [])
     try:
-        viewer = await services.run_db(_viewer, update.effective_user.id)
+        scope = await services.run_db(delivery.viewer_scope, update.effective_user.id)
     except DatabaseUnavailable:
         await _reply(update, T.BUSY)
         return
-    if viewer is None:
+    if scope is None:
         await _reply(update, T.BUREAU_ONLY)
         return
-    if args:
-        text = " ".join(args)
-        try:
-            week = Week.parse(text, tz)
-        except ValueError:
-            await _reply(update, T.BAD_WEEK.format(text=text[:40]))
-            return
-        if week.start_utc > now:
-            await _reply(update, T.FUTURE_WEEK.format(week=week.iso))
-            return
-    else:
-        week = Week.containing(now, tz)
+    asked = " ".join(context.args or [])
     try:
-        digest = await _build(services, viewer.scope, week, now)
+        week = parse_week(asked, now=now, tz=tz) if asked else Week.containing(now, tz)
+    except BadWeek as error:
+        await _reply(update, bad_week_text(error, T.BAD_WEEK))
+        return
+    if week.start_utc > now:
+        await _reply(update, T.FUTURE_WEEK.format(week=week.iso))
+        return
+    try:
+        digest = await _build(services, scope, week, now)
     except DatabaseUnavailable:
         await _reply(update, T.BUSY)
         return
-    rendered = await asyncio.to_thread(render_for_telegram, digest)
+    rendered = await asyncio.to_thread(render_for_telegram, digest, services.settings.cjk_font)
     await send_rendered(context.bot, update.effective_chat.id, rendered)
-
-
-def add_handlers(app: Application) -> None:
-    private = filters.ChatType.PRIVATE  # a digest is never posted into a group residents can read
-    app.add_handler(CommandHandler(["subscribe", "unsubscribe", "digest"], private_only, filters=~private))
-    app.add_handler(CommandHandler("subscribe", subscribe_command, filters=private))
-    app.add_handler(CommandHandler("unsubscribe", unsubscribe_command, filters=private))
-    app.add_handler(CommandHandler("digest", digest_command, filters=private))
-    schedule_jobs(app)
 
 
 __all__ = [
     "CATCH_UP_JOB",
     "Rendered",
     "WEEKLY_JOB",
-    "add_handlers",
     "digest_command",
     "render_for_telegram",
-    "schedule_jobs",
     "send_due_digests",
     "send_rendered",
     "subscribe_command",

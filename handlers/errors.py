@@ -6,10 +6,10 @@ import logging
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from texts import errors as E
+from bot.router import CadreContext
 from storage.errors import DatabaseUnavailable
+from texts import errors as E
 
 log = logging.getLogger("cadrebot.errors")
 
@@ -20,7 +20,7 @@ def quote(text: str | None, limit: int = E.QUOTE_MAX) -> str:
     return text if len(text) <= limit else text[:limit] + E.ELLIPSIS
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: CadreContext) -> None:
     """Log the failure and tell the user, quoting back what they sent so nothing is lost."""
     error = context.error
     if isinstance(error, DatabaseUnavailable):

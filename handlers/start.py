@@ -1,29 +1,35 @@
-"""/start (with deep-link payloads), /help and /register: role-aware help and registration by invite code."""
+"""/start (with deep-link payloads), /help and /register: role-aware help and registration by invite code.
+
+Someone unregistered who opens a survey link is remembered as a resident (storage.residents, a keyed hash only),
+so the task check answers them in residents' words."""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.services import get_services
-from texts import errors as E
-from texts import start as S
+from bot.router import CadreContext
 from handlers.common import Who, who_is
 from handlers.errors import quote
 from handlers.survey import begin_survey
+from storage import residents
 from storage.errors import DatabaseUnavailable, InviteRejected
-from storage.members import SURVEY_START_PREFIX, redeem_invite
+from storage.members import SURVEY_START_PREFIX, get_member, redeem_invite
+from storage.models import utcnow
+from storage.timeutil import local_date
+from texts import errors as E
+from texts import start as S
 
 log = logging.getLogger(__name__)
 CODE_QUOTE_MAX = 40
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: CadreContext) -> None:
     """/start: a survey link (s_<village>), an invite code, or the welcome."""
     payload = context.args[0] if context.args else ""
     if payload.startswith(SURVEY_START_PREFIX):
+        await _note_resident(update, context)
         await begin_survey(update, context, payload[len(SURVEY_START_PREFIX):])
         return
     if payload:
@@ -32,12 +38,28 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _help(update, context, welcome=True)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _note_resident(update: Update, context: CadreContext) -> None:
+    """Remember an unregistered user who came through a survey link as a resident (never a member)."""
+    services = context.services
+    key = residents.resident_key(services.secret, update.effective_user.id)
+    day = local_date(utcnow(), services.settings.timezone)
+    try:
+        await services.run_db(_mark_if_not_member, update.effective_user.id, key, day)
+    except DatabaseUnavailable:
+        pass  # the survey says the database is busy; the mark is made on the next visit
+
+
+def _mark_if_not_member(session, telegram_user_id: int, key: str, day) -> None:
+    if get_member(session, telegram_user_id) is None:
+        residents.mark_resident(session, key, day=day)
+
+
+async def help_command(update: Update, context: CadreContext) -> None:
     """/help: what this user can do, by role."""
     await _help(update, context, welcome=False)
 
 
-async def register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def register(update: Update, context: CadreContext) -> None:
     """/register CODE: bind this Telegram user to the invite's role and place."""
     if not context.args:
         await update.effective_message.reply_text(S.REGISTER_USAGE)
@@ -45,8 +67,8 @@ async def register(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _register(update, context, "".join(context.args))
 
 
-async def _help(update: Update, context: ContextTypes.DEFAULT_TYPE, welcome: bool) -> None:
-    services = get_services(context)
+async def _help(update: Update, context: CadreContext, welcome: bool) -> None:
+    services = context.services
     try:
         who = await services.run_db(who_is, update.effective_user.id)
     except DatabaseUnavailable:
@@ -65,8 +87,8 @@ def help_text(who: Who | None, welcome: bool = False) -> str:
     return S.HELP_ADMIN
 
 
-async def _register(update: Update, context: ContextTypes.DEFAULT_TYPE, code: str) -> None:
-    services = get_services(context)
+async def _register(update: Update, context: CadreContext, code: str) -> None:
+    services = context.services
     user = update.effective_user
     message = update.effective_message
     try:
@@ -83,7 +105,7 @@ async def _register(update: Update, context: ContextTypes.DEFAULT_TYPE, code: st
     await message.reply_text(registered_text(who))
 
 
-def _redeem(session, code: str, telegram_user_id: int, display_name: str) -> Who:  # noqa: ANN001
+def _redeem(session, code: str, telegram_user_id: int, display_name: str) -> Who:
     member = redeem_invite(session, code, telegram_user_id=telegram_user_id, display_name=display_name)
     who = Who.of(member)
     assert who is not None
@@ -98,11 +120,4 @@ def registered_text(who: Who) -> str:
     return S.REGISTERED_ADMIN
 
 
-def add_handlers(app: Application) -> None:
-    """Register /start, /help and /register."""
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("register", register))
-
-
-__all__ = ["add_handlers", "help_text", "register", "registered_text", "start"]
+__all__ = ["help_command", "help_text", "register", "registered_text", "start"]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from texts import check as T
 from knowledge.cache import cache_key, cached
 from knowledge.corpus import CorpusRecord
 from knowledge.features import READING_TABLE_SIZE
@@ -25,10 +24,11 @@ from knowledge.normalize import CLAUSE_MARK, normalize
 from knowledge.prepare import Prepared, Preparer
 from knowledge.reading import OutRole, Reader, Reading
 from knowledge.reply import compose
-from knowledge.tokenizer import Tokenizer, default_cache_dir
+from knowledge.tokenizer import Tokenizer
 from knowledge.verdict import LISTS_OF_VERDICT as _LISTS_OF
 from knowledge.verdict import Candidate, Decision, Rule, Thresholds, decide
 from knowledge.vocabulary import CueSet, DepartmentIndex, Readings, SynonymRewriter, compile_cue
+from texts import check as T
 
 MAX_TEXT = 4096
 MAX_CLAUSES = 4  # a pasted notice's allowed part is in its first clauses; the rest would only cost time
@@ -56,7 +56,7 @@ class KnowledgeBase:
                                  raw.surnames, terms, department_words)
         out_roles = tuple(OutRole(reason, re.compile("|".join(f"(?:{compile_cue(w).pattern})" for w in words)))
                           for reason, words in raw.out_roles)
-        self.reader = Reader(CueSet.from_lists(raw.cues), raw.askers, department_words, out_roles)
+        self.reader = Reader(CueSet.from_lists(raw.cues, raw.forbidden_roles), raw.askers, department_words, out_roles)
         self.keywords = KeywordIndex(raw.items, self.preparer.canonical)
         self.model = self._model(model_key, cache_dir)
 
@@ -120,7 +120,7 @@ class KnowledgeBase:
             verdict, probability = scores.best_verdict()
             if verdict not in PERMITS or probability < t.permit:
                 continue
-            found = scores.best_items(_LISTS_OF[verdict], self.items, 1)
+            found = scores.best_items(_LISTS_OF[Verdict(verdict)], self.items, 1)
             if found and found[0][1] >= t.allowed_clause and (best is None or found[0][1] > best.probability):
                 best = Candidate(self.items[found[0][0]], found[0][1])
         if best is not None:
@@ -193,10 +193,11 @@ def load_knowledge_base(
 ) -> KnowledgeBase:
     """Read, validate and index the knowledge base; raises KnowledgeBaseError listing every problem.
 
-    The built index is cached under `cache_dir` (default: the data directory's cache), keyed by the data.
+    The built index is cached under `cache_dir` (the app passes its data directory's cache; None: only the
+    machine's shared cache, see shared_model_dir), keyed by the data.
     """
     root = Path(data_dir) if data_dir else bundled_data_dir()
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache_dir = Path(cache_dir) if cache_dir else None
 
     def build() -> KnowledgeBase:
         raw = read_knowledge(root, profile, agreement or None)
@@ -210,7 +211,7 @@ def load_knowledge_base(
     return cached(cache_dir, cache_key(root, profile, agreement or ""), build, shared=shared_model_dir())
 
 
-def from_settings(settings) -> KnowledgeBase:  # noqa: ANN001 (bot.settings.Settings; avoids an import cycle)
+def from_settings(settings) -> KnowledgeBase:  # a bot.settings.Settings: knowledge/ never imports bot/
     return load_knowledge_base(settings.knowledge_dir or None, settings.profile, settings.agreement, settings.cache_dir)
 
 

@@ -75,7 +75,7 @@ def _lbfgs(f, x: np.ndarray, iterations: int, memory: int = 8) -> np.ndarray:
         if history:
             s, y, _ = history[-1]
             direction *= float(s @ y) / float(y @ y)
-        for (s, y, rho), a in zip(history, reversed(alphas)):
+        for (s, y, rho), a in zip(history, reversed(alphas), strict=True):
             b = rho * float(y @ direction)
             direction += (a - b) * s
         slope = float(grad @ direction)

@@ -89,7 +89,7 @@ class TaskModel:
         listed = item_p[self.item_columns]
         order = np.argsort(-listed, kind="stable")[:RANKED_ITEMS].tolist()
         ids, probability = self.item_ids, listed.tolist()
-        return Scores(tuple((ids[i], probability[i]) for i in order), dict(zip(self.verdicts, combined.tolist())))
+        return Scores(tuple((ids[i], probability[i]) for i in order), dict(zip(self.verdicts, combined.tolist(), strict=True)))
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -117,7 +117,7 @@ def examples_from(records: Iterable[CorpusRecord], items: dict[str, Item],
 
 def train_task_model(examples: list[Example], items: dict[str, Item]) -> TaskModel:
     rows = [e.row for e in examples]
-    verdict_of = {item_id: VERDICT_OF_LIST[item.list] for item_id, item in items.items()}
+    verdict_of: dict[str, str] = {item_id: VERDICT_OF_LIST[item.list] for item_id, item in items.items()}
     verdict_of.update({e.label: e.verdict for e in examples if e.label.startswith(NO_ITEM_PREFIX)})
     return TaskModel(
         item_head=train(rows, [e.label for e in examples], regularisation=ITEM_REGULARISATION),

@@ -6,13 +6,20 @@ import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
+from knowledge.corpus import (
+    CATEGORIES,
+    NO_ITEM_VERDICTS,
+    VERDICT_LIST_PREFIX,
+    CorpusRecord,
+    corpus_files,
+    read_corpus_file,
+)
+from knowledge.model import LIST_KINDS, Item, ListKind, Source
 from texts import kb as K
-from knowledge.corpus import CATEGORIES, NO_ITEM_VERDICTS, VERDICT_LIST_PREFIX, CorpusRecord, corpus_files, read_corpus_file
-from knowledge.model import LIST_KINDS, Item, Source
 
 PROVENANCE_TAGS = ("原文", "摘要", "推断", "SEED")
 ID_PATTERN = {"duty": ("A", 10), "assist": ("B", 27), "restricted": ("C", 27), "certificate": ("P", 20)}
@@ -23,6 +30,18 @@ PROFILE_FILES = {"duties.yaml": "duty", "assist.yaml": "assist", "restricted.yam
 
 def bundled_data_dir() -> Path:
     return Path(str(resources.files("knowledge") / "data"))
+
+
+def profile_names(root: Path | None = None) -> list[str]:
+    """The profiles a knowledge directory has (each a folder under profiles/), sorted."""
+    folder = (Path(root) if root else bundled_data_dir()) / "profiles"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def agreement_names(root: Path | None = None) -> list[str]:
+    """The town agreements a knowledge directory has (each agreements/<name>.yaml), sorted."""
+    folder = (Path(root) if root else bundled_data_dir()) / "agreements"
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class RawKnowledge:
     synonyms: dict[str, str] = field(default_factory=dict)  # variant -> canonical
     departments: dict[str, str] = field(default_factory=dict)  # alias -> canonical name
     cues: dict[str, list[str]] = field(default_factory=dict)
+    forbidden_roles: list[tuple[str, str]] = field(default_factory=list)  # (role word, default C item)
     profile: dict = field(default_factory=dict)
     agreement: dict = field(default_factory=dict)
     out_roles: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (reason, words or re: patterns)
@@ -101,7 +121,7 @@ class _Reader:
                 self.problem(path, 0, K.FILE_MISSING)
             return {}
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # a SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
@@ -159,7 +179,7 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
                 sources.append(Source(doc=str(src["doc"]).strip(), ref=str(src.get("ref", "") or ""),
                                       article=str(src.get("article", "") or ""), date=str(src.get("date", "") or "")))
             else:
-                reader.problem(path, src.get("__line__", line) if isinstance(src, dict) else line,
+                reader.problem(path, (src.get("__line__") or line) if isinstance(src, dict) else line,
                                K.SOURCE_WITHOUT_DOC.format(item_id=item_id))
         if not sources:
             reader.problem(path, line, K.NO_SOURCES.format(item_id=item_id))
@@ -167,12 +187,13 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
         if not keywords:
             reader.problem(path, line, K.NO_KEYWORDS.format(item_id=item_id))
         raw.items[item_id] = Item(
-            id=item_id, list=expected, title=str(entry.get("title", "")).strip(), text=str(entry.get("text", "")).strip(),
+            id=item_id, list=ListKind(expected), title=str(entry.get("title", "")).strip(), text=str(entry.get("text", "")).strip(),
             provenance=provenance, sources=tuple(sources), advice=str(entry.get("advice", "")).strip(),
             keywords=keywords, hints=_strings(entry.get("hints")), phrasings=_strings(entry.get("phrasings")),
             basis=_strings(entry.get("basis")), issuer=str(entry.get("issuer", "") or "").strip(), layer=layer,
             reason=str(entry.get("reason", "") or "").strip(),
             certificate_role=str(entry.get("certificate_role", "") or "").strip(),
+            **_resident_fields(entry.get("resident")),
         )
         if raw.items[item_id].certificate_role not in CERTIFICATE_ROLES:
             reader.problem(path, line, K.BAD_CERTIFICATE_ROLE.format(item_id=item_id, roles="/".join(CERTIFICATE_ROLES[1:])))
@@ -180,8 +201,26 @@ def _read_items(reader: _Reader, path: Path, expected: str, layer: str, raw: Raw
         reader.item_sites[item_id] = (path, line)
 
 
-def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement: str | None = "demo") -> RawKnowledge:
-    """Read every layer; problems are collected, not raised, so `kb validate` can show them all."""
+class _ResidentFields(TypedDict, total=False):
+    resident_where: str
+    resident_bring: str
+
+
+def _resident_fields(value: Any) -> _ResidentFields:
+    """`resident: {where: …, bring: …}` of an item: what a resident asking about it is told."""
+    if not isinstance(value, dict):
+        return {}
+    return {"resident_where": str(value.get("where", "") or "").strip(),
+            "resident_bring": str(value.get("bring", "") or "").strip()}
+
+
+def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement: str | None = "demo", *,
+                   with_corpus: bool = True) -> RawKnowledge:
+    """Read every layer; problems are collected, not raised, so `kb validate` can show them all.
+
+    with_corpus=False: the lists and vocabularies only, for a caller that needs no model (item titles): the corpus
+    is most of the reading time (1.5 s of 1.6).
+    """
     root = Path(root) if root else bundled_data_dir()
     reader = _Reader(root)
     raw = RawKnowledge()
@@ -219,7 +258,8 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
     _read_cues(reader, root / "cues.yaml", raw)
     _read_dialect(reader, root / "dialect.yaml", raw)
     _read_reading(reader, root / "reading.yaml", raw)
-    _read_corpus(reader, root, raw)
+    if with_corpus:
+        _read_corpus(reader, root, raw)
     _check_keyword_conflicts(reader, root, raw)
     raw.problems = reader.problems
     return raw
@@ -290,7 +330,6 @@ def _read_groups(reader: _Reader, path: Path, groups: Any, name_key: str, words_
 def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
     data = reader.load(path)
     roles = data.get("forbidden_roles") or {}
-    raw.cues["forbidden_roles"] = []
     for word, item_id in roles.items():
         if word == "__line__":
             continue
@@ -298,7 +337,7 @@ def _read_cues(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
         if item is None or item.list != "restricted":
             reader.problem(path, roles.get("__line__", 0), K.ROLE_NOT_RESTRICTED.format(word=word, item_id=item_id))
             continue
-        raw.cues["forbidden_roles"].append((str(word), item.id))
+        raw.forbidden_roles.append((str(word), item.id))
     for key in ("disclaimers", "self_initiative"):
         raw.cues[key] = list(_strings(data.get(key)))
     for group in data.get("out_roles") or []:
@@ -405,4 +444,5 @@ def validate(root: Path | None = None, profile: str = "taicang", agreement: str 
     return read_knowledge(root, profile, agreement).problems
 
 
-__all__ = ["LIST_KINDS", "KnowledgeBaseError", "Problem", "RawKnowledge", "read_knowledge", "validate", "bundled_data_dir"]
+__all__ = ["LIST_KINDS", "KnowledgeBaseError", "Problem", "RawKnowledge", "read_knowledge", "validate", "bundled_data_dir",
+           "profile_names", "agreement_names"]

@@ -72,6 +72,9 @@ class Item:
     fee: str = ""
     period: str = ""
     department: str = ""
+    # For residents who ask about it themselves (optional): where to go, and what to bring.
+    resident_where: str = ""
+    resident_bring: str = ""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class SoundAlikes:
 
     def _best(self, window: str, syllables: list[str]) -> str | None:
         for word in self._words.get(tuple(syllables), ()):
-            if word != window and any(a == b for a, b in zip(word, window)):
+            if word != window and any(a == b for a, b in zip(word, window, strict=False)):
                 return word
         return None
 

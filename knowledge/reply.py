@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from texts import check as T
 from knowledge.model import Verdict
 from knowledge.reading import Asker
 from knowledge.verdict import Candidate, Decision
+from texts import check as T
 
 MAX_ROLES_SHOWN = 3
 

@@ -27,7 +27,7 @@ MIN_WORD_FREQ = 10
 MAX_WORD = 6  # longer dictionary entries are idioms and names of institutions
 
 
-def _main_dictionary(cache_dir: Path) -> Path | None:
+def trimmed_jieba_dictionary(cache_dir: Path) -> Path | None:
     """jieba's dictionary without its rarest words, written once into the app's cache directory."""
     target = cache_dir / f"jieba-main-f{MIN_WORD_FREQ}.txt"
     if target.exists():
@@ -53,7 +53,7 @@ class Tokenizer:
         cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "cadrebot-cache"
         try:
             cache_dir.mkdir(parents=True, exist_ok=True)
-            dictionary = _main_dictionary(cache_dir)
+            dictionary = trimmed_jieba_dictionary(cache_dir)
         except OSError:  # a read-only data directory only costs speed
             cache_dir, dictionary = None, None
         self._jieba = jieba.Tokenizer(str(dictionary)) if dictionary else jieba.Tokenizer()
@@ -118,7 +118,3 @@ def meaningful(tokens: list[tuple[str, int, int]]) -> list[str]:
     """The words among these tokens, without punctuation or stopwords."""
     return [w for w, _, _ in tokens if w.strip() and w not in STOPWORDS and w != "，"]
 
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("CADREBOT_DATA_DIR", "").strip() or "data"
-    return Path(base) / "cache"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-import unicodedata
 
 import numpy as np
 
@@ -76,20 +77,21 @@ class CueSet:
     forbidden_roles: tuple[tuple[str, str], ...] = ()  # (role word, default C item)
 
     @classmethod
-    def from_lists(cls, cues: dict[str, list]) -> CueSet:
+    def from_lists(cls, cues: dict[str, list[str]], forbidden_roles: Iterable[tuple[str, str]] = ()) -> CueSet:
         return cls(
             negations=tuple(cues.get("negations", ())),
             assist_roles=tuple(cues.get("assist_roles", ())),
             self_initiative=tuple(cues.get("self_initiative", ())),
             disclaimers=tuple(cues.get("disclaimers", ())),
-            forbidden_roles=tuple(cues.get("forbidden_roles", ())),
+            forbidden_roles=tuple(forbidden_roles),
         )
 
     def roles_and_denials(self, text: str) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
         """Non-negated forbidden role words as written, each with its default item; and where a role word stands
         denied ("不用我们打卡排名"), so the model does not read it as demanded. One pass over the role words."""
         found, denied = [], []
-        for (_, item_id), pattern, first in zip(self.forbidden_roles, self._role_patterns, self._role_first_chars):
+        for (_, item_id), pattern, first in zip(self.forbidden_roles, self._role_patterns, self._role_first_chars,
+                                                strict=True):
             if first and first not in text:
                 continue
             live = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,3 +17,9 @@ def upsert_insert(session: Session, table: Any) -> Any:
     if name == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database: {name}")
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. Executing one returns a CursorResult, which counts them; the type
+    Session.execute declares is the general Result, which does not."""
+    return cast(CursorResult[Any], result).rowcount or 0

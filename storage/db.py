@@ -1,6 +1,6 @@
 """Engine and session set-up for SQLite (default, one file in the data directory) and PostgreSQL (psycopg 3).
 
-    engine = make_engine(settings)              # or make_engine("postgresql://...")
+    engine = make_engine(settings.database_url)  # a URL: "sqlite:///data/cadrebot.db", "postgresql://..."
     sessions = make_session_factory(engine)
     with session_scope(sessions) as session:    # commits, or rolls back; DB down/locked -> DatabaseUnavailable
         ...
@@ -14,7 +14,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
@@ -22,9 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.errors import DatabaseUnavailable
 from storage.models import Base
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -37,42 +34,32 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def database_url(settings_or_url: Settings | str | URL | None = None) -> str:
+def database_url(url: str | URL) -> str:
     """The normalised URL: `postgres://` and `postgresql://` go through psycopg 3."""
-    if settings_or_url is None:
-        from bot.settings import Settings
-
-        settings_or_url = Settings()
-    if isinstance(settings_or_url, URL):
-        url = settings_or_url.render_as_string(hide_password=False)
-    elif isinstance(settings_or_url, str):
-        url = settings_or_url
-    else:
-        url = settings_or_url.database_url
-    url = url.strip()
+    url = url.render_as_string(hide_password=False) if isinstance(url, URL) else url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
 
 
-def redacted_url(settings_or_url: Settings | str | URL | None = None) -> str:
+def redacted_url(url: str | URL) -> str:
     """The URL with any password hidden, for messages and logs."""
-    return make_url(database_url(settings_or_url)).render_as_string(hide_password=True)
+    return make_url(database_url(url)).render_as_string(hide_password=True)
 
 
 def make_engine(
-    settings_or_url: Settings | str | URL | None = None,
+    url: str | URL,
     *,
     busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
     **engine_kwargs: Any,
 ) -> Engine:
-    """An Engine for the configured database (default: Settings(), i.e. DATABASE_URL or data/cadrebot.db).
+    """An Engine for the database at `url` (the deployer's DATABASE_URL).
 
     SQLite: WAL journal, foreign keys on, busy timeout (ms), the file's directory created if missing.
     PostgreSQL: psycopg 3, pool_pre_ping. `engine_kwargs` go to `create_engine` (e.g. pool_size).
     """
-    url = make_url(database_url(settings_or_url))
+    url = make_url(database_url(url))
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -141,13 +128,13 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 class Database:
     """Engine plus session factory, the one object a handler or job needs.
 
-        db = Database(settings)
+        db = Database(settings.database_url)
         with db.session() as session:
             ...
     """
 
-    def __init__(self, settings_or_url: Settings | str | URL | None = None, **engine_kwargs: Any) -> None:
-        self.engine = make_engine(settings_or_url, **engine_kwargs)
+    def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
+        self.engine = make_engine(url, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
 
     @property

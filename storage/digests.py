@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage._sql import upsert_insert
+from storage._sql import affected_rows, upsert_insert
 from storage.errors import InvalidInput
 from storage.models import DIGEST_SCOPE_CITY, DigestSend, DigestSubscription, Member, Town, utcnow
 from storage.timeutil import parse_iso_week
@@ -50,7 +50,7 @@ def unsubscribe(session: Session, member_id: int) -> bool:
         .where(DigestSubscription.member_id == member_id)
         .execution_options(synchronize_session="fetch")
     )
-    return bool(result.rowcount)
+    return bool(affected_rows(result))
 
 
 def get_subscription(session: Session, member_id: int) -> DigestSubscription | None:

@@ -1,6 +1,6 @@
 """Alembic, configured programmatically: works from any directory, with or without alembic.ini.
 
-    upgrade(settings)            # cadrebot db upgrade
+    upgrade(url)                 # cadrebot db upgrade (a URL or an Engine)
     current_revision(engine)     # None on an empty database
     head_revision()
 """
@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -19,30 +18,27 @@ from sqlalchemy.engine import URL
 
 from storage.db import database_url, make_engine
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
-
 PACKAGE_DIR = Path(__file__).resolve().parent
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 INI_PATH = PACKAGE_DIR / "alembic.ini"
 
 
-def alembic_config(
-    settings_or_url: Settings | str | URL | None = None, *, connection: Connection | None = None
-) -> Config:
-    """An Alembic Config pointing at storage/migrations, with the URL (or an open connection) attached."""
+def alembic_config(url: str | URL | None = None, *, connection: Connection | None = None) -> Config:
+    """An Alembic Config pointing at storage/migrations, with the URL (or an open connection) attached.
+
+    Neither (reading the scripts only, e.g. head_revision): no database is touched."""
     config = Config(str(INI_PATH)) if INI_PATH.exists() else Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
         config.attributes["connection"] = connection
-    else:
+    elif url is not None:
         # Passed as an attribute, not an ini option, so '%' in passwords needs no escaping.
-        config.attributes["url"] = database_url(settings_or_url)
+        config.attributes["url"] = database_url(url)
     return config
 
 
-def upgrade(target: Settings | str | URL | Engine | None = None, revision: str = "head") -> None:
-    """Apply the migrations up to `revision` (default: head). `target` is Settings, a URL or an Engine."""
+def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision` (default: head). `target` is a URL or an Engine."""
     if isinstance(target, Engine):
         with target.begin() as connection:
             command.upgrade(alembic_config(connection=connection), revision)
@@ -50,7 +46,7 @@ def upgrade(target: Settings | str | URL | Engine | None = None, revision: str =
     command.upgrade(alembic_config(target), revision)
 
 
-def downgrade(target: Settings | str | URL | Engine | None = None, revision: str = "base") -> None:
+def downgrade(target: str | URL | Engine, revision: str = "base") -> None:
     if isinstance(target, Engine):
         with target.begin() as connection:
             command.downgrade(alembic_config(connection=connection), revision)
@@ -59,13 +55,13 @@ def downgrade(target: Settings | str | URL | Engine | None = None, revision: str
 
 
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(alembic_config(""))
+    script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     assert head is not None
     return head
 
 
-def current_revision(target: Settings | str | URL | Engine | None = None) -> str | None:
+def current_revision(target: str | URL | Engine) -> str | None:
     """The database's revision; None if it was never migrated."""
     engine = target if isinstance(target, Engine) else make_engine(target)
     try:
@@ -76,7 +72,7 @@ def current_revision(target: Settings | str | URL | Engine | None = None) -> str
             engine.dispose()
 
 
-def is_up_to_date(target: Settings | str | URL | Engine | None = None) -> bool:
+def is_up_to_date(target: str | URL | Engine) -> bool:
     return current_revision(target) == head_revision()
 
 

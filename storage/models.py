@@ -12,8 +12,8 @@ Tables (one class each):
     survey_periods        SurveyPeriod      survey periods ('2026-11' monthly or '2026-Q4' quarterly)
     survey_responses      SurveyResponse    one anonymous response per respondent key (HMAC), day only, no Telegram ID
     survey_answers        SurveyAnswer      one score 1-5 per answered aspect of a response (skipped = absent)
-    survey_drafts         SurveyDraft       a survey in progress, so a restart resumes (keyed by HMACs, no Telegram ID)
-    pending_actions       PendingAction     short-lived state of multi-step flows (e.g. red-card confirmation)
+    pending_actions       PendingAction     short-lived state of multi-step flows (red-card confirmation, a survey
+                                            in progress: the survey's rows are keyed by an HMAC, no Telegram ID)
     digest_subscriptions  DigestSubscription  bureau members who receive the weekly digest
     digest_sends          DigestSend        one row per (scope, ISO week) sent: the database decides idempotency
     audit_log             AuditLog          admin actions (CLI or member)
@@ -24,19 +24,19 @@ Conventions:
 - Place codes are upper-case `[A-Z0-9_-]`; invite codes use an unambiguous alphabet (see storage.members).
 - `RedCard.item_id` is '' (NO_ITEM) for an unlisted task, so the unique key also works for those.
 - `DigestSend.scope` is 'town:<CODE>' or 'city' (never NULL), so UNIQUE(scope, iso_week) holds on PostgreSQL too.
-- Anonymity: survey tables carry no Telegram user ID and no timestamp beyond the day (drafts keep `updated_at`
-  only until they are submitted or cancelled).
+- Anonymity: survey tables carry no Telegram user ID and no timestamp beyond the day. A survey in progress is a
+  pending_actions row with `owner_key` (an HMAC) and neither member_id nor chat_id; it keeps its times only until
+  it is submitted, cancelled or expired.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -48,7 +48,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -61,7 +60,8 @@ ROLE_ADMIN = "admin"
 ROLES: tuple[str, ...] = (ROLE_CADRE, ROLE_BUREAU, ROLE_ADMIN)
 
 RED_CARD_STATUSES: tuple[str, ...] = ("candidate", "confirmed", "withdrawn", "included")
-RED_CARD_ACTIONS: tuple[str, ...] = ("created", "reported_again", "confirmed", "withdrawn", "included")
+# restored: a withdrawal undone (back to the status it had), within a day of it
+RED_CARD_ACTIONS: tuple[str, ...] = ("created", "reported_again", "confirmed", "withdrawn", "included", "restored")
 NO_ITEM = ""  # RedCard.item_id of an unlisted task
 
 DIGEST_SCOPE_CITY = "city"
@@ -74,7 +74,7 @@ KEY_LEN = 64  # hex SHA-256
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,8 +92,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"UTCDateTime needs a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             value = value.replace(tzinfo=None)
         return value
@@ -102,8 +102,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 NAMING_CONVENTION = {
@@ -251,7 +251,9 @@ class RedCard(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
-    department: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(100))  # as the cadre chose or typed it, shown as it is
+    # The knowledge base's canonical name of that department ('镇医保办' -> '医保局'), only for grouping
+    department_key: Mapped[str] = mapped_column(String(100), default="", server_default="")
     item_id: Mapped[str] = mapped_column(String(32), default=NO_ITEM, server_default="")
     task_text: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -274,7 +276,7 @@ class RedCardEvent(Base):
     __tablename__ = "red_card_events"
     __table_args__ = (
         CheckConstraint(
-            "action IN ('created', 'reported_again', 'confirmed', 'withdrawn', 'included')", name="action"
+            "action IN ('created', 'reported_again', 'confirmed', 'withdrawn', 'included', 'restored')", name="action"
         ),
     )
 
@@ -357,32 +359,6 @@ class SurveyAnswer(Base):
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")
 
 
-class SurveyDraft(Base):
-    """A survey in progress. Deleted on submit or cancel.
-
-    Keyed by the respondent key (same HMAC as the response). `owner_key` = HMAC(secret, telegram user id, 'draft')
-    lets the bot find "this person's survey in progress" after a restart without storing the Telegram ID;
-    it is unique, so a person has at most one survey in progress.
-    `answers` maps aspect code -> score (int 1-5) or None for skipped. `stage` is 'aspects', 'comment' or
-    'confirm'; `step` is the index of the current aspect.
-    """
-
-    __tablename__ = "survey_drafts"
-
-    respondent_key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
-    owner_key: Mapped[str] = mapped_column(String(KEY_LEN), unique=True)
-    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id", ondelete="CASCADE"))
-    period_id: Mapped[int] = mapped_column(ForeignKey("survey_periods.id", ondelete="CASCADE"))
-    stage: Mapped[str] = mapped_column(String(16), default="aspects", server_default="aspects")
-    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    comment: Mapped[str | None] = mapped_column(Text)
-    replace_existing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-    village: Mapped[Village] = relationship(lazy="joined")
-
-
 # ---------------------------------------------------------------------------------------------- conversation state
 
 
@@ -392,6 +368,8 @@ class PendingAction(Base):
     __tablename__ = "pending_actions"
     __table_args__ = (
         Index("ix_pending_actions_member_id_kind", "member_id", "kind"),
+        # an anonymous owner (owner_key) has at most one step of a kind; NULL owner keys never collide
+        Index("ix_pending_actions_owner_key_kind", "owner_key", "kind", unique=True),
         # ids are never reused on SQLite either, so a stale button cannot hit a newer action
         {"sqlite_autoincrement": True},
     )
@@ -399,10 +377,23 @@ class PendingAction(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Steps whose owner must stay anonymous (a resident's survey) are found by a keyed hash instead of
+    # member_id/chat_id: HMAC-SHA256 hex, see storage.surveys.owner_key.
+    owner_key: Mapped[str | None] = mapped_column(String(KEY_LEN))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class Resident(Base):
+    """Someone who came through a survey link and never registered: the bot answers them in residents' words.
+    Found by a keyed hash of the Telegram user (storage.residents.resident_key), never the ID itself; day only."""
+
+    __tablename__ = "residents"
+
+    owner_key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    first_seen: Mapped[date] = mapped_column(Date)
 
 
 # ---------------------------------------------------------------------------------------------- digest
@@ -473,8 +464,8 @@ __all__ = [
     "ROLE_CADRE",
     "RedCard",
     "RedCardEvent",
+    "Resident",
     "SurveyAnswer",
-    "SurveyDraft",
     "SurveyPeriod",
     "SurveyResponse",
     "Town",

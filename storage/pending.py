@@ -4,12 +4,14 @@ so that a restart resumes or ends cleanly. A row's `id` is the short ID carried 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from storage._sql import affected_rows, upsert_insert
 from storage.errors import NotPermitted
 from storage.models import PendingAction, utcnow
 
@@ -120,7 +122,7 @@ def delete_pending(
         query = query.where(PendingAction.chat_id == chat_id)
     if kind is not None:
         query = query.where(PendingAction.kind == kind)
-    return session.execute(query.execution_options(synchronize_session="fetch")).rowcount or 0
+    return affected_rows(session.execute(query.execution_options(synchronize_session="fetch")))
 
 
 def latest_pending(
@@ -145,22 +147,104 @@ def latest_pending(
     return session.scalar(query.order_by(PendingAction.id.desc()).limit(1))
 
 
+# ---------------------------------------------------------------------------------------------- anonymous owners
+# A step whose owner must stay anonymous (a resident's survey) has neither member_id nor chat_id: it is found by
+# `owner_key`, a keyed hash of the user (the caller computes it). One step per owner and kind (unique index).
+
+
+def save_owned(
+    session: Session,
+    *,
+    kind: str,
+    owner_key: str,
+    payload: Mapping[str, Any],
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> None:
+    """Create or overwrite the owner's step of this kind; every save pushes its expiry `ttl` further (race-safe)."""
+    now = now or utcnow()
+    session.execute(  # an expired step is not continued: the new one starts afresh (its own created_at)
+        delete(PendingAction)
+        .where(PendingAction.owner_key == owner_key, PendingAction.kind == kind, PendingAction.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    values = {"payload": dict(payload), "expires_at": now + ttl}
+    session.execute(
+        upsert_insert(session, PendingAction)
+        .values(kind=kind, owner_key=owner_key, created_at=now, **values)
+        .on_conflict_do_update(index_elements=["owner_key", "kind"], set_=values)
+    )
+
+
+def get_owned(session: Session, *, kind: str, owner_key: str, now: datetime | None = None) -> PendingAction | None:
+    """The owner's unexpired step of this kind, or None."""
+    return session.scalar(
+        select(PendingAction).where(
+            PendingAction.owner_key == owner_key,
+            PendingAction.kind == kind,
+            PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
+        )
+        .execution_options(populate_existing=True)  # save_owned writes past the identity map
+    )
+
+
+def delete_owned(session: Session, *, kind: str, owner_key: str) -> bool:
+    """Drop the owner's step of this kind (expired or not). True if there was one."""
+    result = session.execute(
+        delete(PendingAction)
+        .where(PendingAction.owner_key == owner_key, PendingAction.kind == kind)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(affected_rows(result))
+
+
+def owners_of(session: Session, *, kind: str, now: datetime | None = None) -> set[str]:
+    """The owner keys with an unexpired step of this kind (to answer "is anyone waiting?" from memory)."""
+    return set(
+        session.scalars(
+            select(PendingAction.owner_key).where(
+                PendingAction.kind == kind,
+                PendingAction.owner_key.is_not(None),
+                PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
+            )
+        )
+    )
+
+
+def list_pending(
+    session: Session, *, member_id: int, kind: str, now: datetime | None = None
+) -> list[PendingAction]:
+    """A member's unexpired steps of one kind, oldest first (e.g. the withdrawals they may still undo)."""
+    now = now or utcnow()
+    return list(session.scalars(
+        select(PendingAction)
+        .where(PendingAction.member_id == member_id, PendingAction.kind == kind,
+               (PendingAction.expires_at.is_(None)) | (PendingAction.expires_at > now))
+        .order_by(PendingAction.id)
+    ))
+
+
 def purge_expired(session: Session, *, now: datetime | None = None) -> int:
     result = session.execute(
         delete(PendingAction)
         .where(PendingAction.expires_at.is_not(None), PendingAction.expires_at <= (now or utcnow()))
         .execution_options(synchronize_session="fetch")
     )
-    return result.rowcount or 0
+    return affected_rows(result)
 
 
 __all__ = [
     "DEFAULT_TTL",
     "create_pending",
+    "delete_owned",
     "delete_pending",
+    "get_owned",
     "get_pending",
     "latest_pending",
+    "list_pending",
+    "owners_of",
     "purge_expired",
+    "save_owned",
     "take_pending",
     "update_pending",
 ]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -81,6 +82,12 @@ def require_village(session: Session, code: str) -> Village:
 
 def list_towns(session: Session) -> list[Town]:
     return list(session.scalars(select(Town).order_by(Town.code)))
+
+
+def list_towns_with_villages(session: Session) -> list[Town]:
+    """The towns that have at least one village (what a resident can choose from), by code."""
+    has_village = select(Village.id).where(Village.town_id == Town.id).exists()
+    return list(session.scalars(select(Town).where(has_village).order_by(Town.code)))
 
 
 def list_villages(session: Session, town_code: str | None = None) -> list[Village]:
@@ -292,6 +299,7 @@ __all__ = [
     "get_village",
     "import_places",
     "list_towns",
+    "list_towns_with_villages",
     "list_villages",
     "normalize_code",
     "read_places_file",

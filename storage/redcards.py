@@ -1,17 +1,20 @@
 """Red-card candidates (红牌候选): record-or-increment, listing, status changes with permission checks, timeline.
 
 Status: candidate -> confirmed | withdrawn; confirmed -> withdrawn | included (year-end review: a bureau member or
-admin per card, or `include_year_end` for all of a town's confirmed cards of a year, e.g. from the command line).
+admin per card, or `include_year_end` for all of a town's confirmed cards of a year, e.g. from the command line);
+withdrawn -> the status it had, by `restore_red_card` (the cadre's 撤销 within a day of 撤回).
 One row per (village, department, item, period); the same again increments `count` (race-safe on both
-databases: INSERT … ON CONFLICT DO NOTHING, then UPDATE count = count + 1).
+databases: INSERT … ON CONFLICT DO NOTHING, then UPDATE count = count + 1). The department is kept as the cadre
+chose or typed it; `department_key` (the canonical name) only groups cards of one department.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -65,6 +68,7 @@ def record_red_card(
     village_id: int,
     department: str,
     task_text: str,
+    department_key: str | None = None,
     item_id: str | None = None,
     evidence: Iterable[str] = (),
     member_id: int | None = None,
@@ -75,11 +79,13 @@ def record_red_card(
     """Save a red-card candidate, or count it again on the existing row of the same village, department,
     item (None/'' for an unlisted task) and period (default: the current evaluation year).
 
+    `department_key`: the canonical name to group by (default: the department itself).
     Adds a timeline event 'created' or 'reported_again' (note = the new task text). Evidence words are merged.
     """
     department = (department or "").strip()
     if not department or len(department) > DEPARTMENT_MAX:
         raise InvalidInput("请填写部门名称（不超过 100 字）")
+    department_key = (department_key or "").strip()[:DEPARTMENT_MAX] or department
     now = now or utcnow()
     period = period or evaluation_period(now, tz)
     item = (item_id or NO_ITEM).strip()
@@ -96,6 +102,7 @@ def record_red_card(
         .values(
             village_id=village_id,
             department=department,
+            department_key=department_key,
             item_id=item,
             task_text=task_text,
             evidence=words,
@@ -254,12 +261,44 @@ def withdraw_red_card(
     return _transition(session, card_id, actor, "withdrawn", can_decide, note, now)
 
 
+RESTORABLE = ("candidate", "confirmed")
+
+
+def restore_red_card(
+    session: Session, card_id: int, actor: Member, back_to: str, *, now: datetime | None = None
+) -> RedCard:
+    """withdrawn -> `back_to` ('candidate' or 'confirmed', the status it had): a withdrawal undone by a cadre of the
+    card's village. NotFound, NotPermitted, InvalidTransition (no longer withdrawn); event 'restored'."""
+    if back_to not in RESTORABLE:
+        raise InvalidInput(f"cannot restore a red card to {back_to!r}")
+    card = session.get(RedCard, card_id)
+    if card is None:
+        raise NotFound("red_card", card_id)
+    if not can_decide(actor, card):
+        raise NotPermitted("您无权更改这条红牌候选")
+    now = now or utcnow()
+    changed = session.execute(
+        update(RedCard)
+        .where(RedCard.id == card_id, RedCard.status == "withdrawn")
+        .values(status=back_to, updated_at=now)
+        .returning(RedCard.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    session.refresh(card)
+    if changed is None:
+        raise InvalidTransition(card.status, back_to)
+    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor.id, action="restored", at=now, note=back_to))
+    session.flush()
+    return card
+
+
 def include_red_card(
     session: Session, card_id: int, actor: Member | str, *, note: str | None = None, now: datetime | None = None
 ) -> RedCard:
     """confirmed -> included (year-end review). `actor`: a bureau member of the card's town or an admin, or the
     command line (storage.audit.CLI_ACTOR, i.e. whoever runs `cadrebot admin` on the server). The timeline gets
     an 'included' event (no member for the command line) and the audit log an 'include_red_card' entry."""
+    allowed: Callable[[Any, RedCard], bool]
     if isinstance(actor, Member):
         allowed = can_include
     elif actor == CLI_ACTOR:
@@ -361,6 +400,7 @@ def timeline(session: Session, card_id: int) -> list[RedCardEvent]:
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "RESTORABLE",
     "DEFAULT_PAGE_SIZE",
     "RecordResult",
     "RedCardPage",
@@ -377,6 +417,7 @@ __all__ = [
     "list_red_cards",
     "list_town_red_cards",
     "record_red_card",
+    "restore_red_card",
     "timeline",
     "withdraw_red_card",
 ]

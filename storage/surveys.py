@@ -1,7 +1,8 @@
-"""Residents' satisfaction surveys: periods, anonymous respondent keys, drafts and responses.
+"""Residents' satisfaction surveys: periods, anonymous respondent keys, drafts (surveys in progress) and responses.
 
 Anonymity by construction: the respondent key is HMAC-SHA256(secret, telegram user id | village code |
 period code); nothing in the survey tables holds a Telegram ID; a response keeps only its day (local date).
+A survey in progress is a pending step (pending_actions) found by the owner key, another HMAC.
 UNIQUE(respondent_key) in the database means one response per person, village and period.
 """
 
@@ -9,24 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from calendar import monthrange
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from storage import pending
 from storage._sql import upsert_insert
 from storage.errors import AlreadyResponded, InvalidInput
-from storage.models import SurveyAnswer, SurveyDraft, SurveyPeriod, SurveyResponse, utcnow
+from storage.models import SurveyAnswer, SurveyPeriod, SurveyResponse, utcnow
 from storage.timeutil import DEFAULT_TZ, local_date
 
 GRANULARITIES = ("monthly", "quarterly")
 COMMENT_MAX = 1000
 DRAFT_STAGES = ("aspects", "comment", "confirm")
-DRAFT_MAX_AGE = timedelta(days=7)
+DRAFT_MAX_AGE = timedelta(days=7)  # a survey in progress untouched this long is dropped
+DRAFT_KIND = "survey"  # storage.pending kind of a survey in progress
 
 
 # ---------------------------------------------------------------------------------------------- aspects
@@ -53,12 +56,11 @@ DEFAULT_ASPECTS: tuple[Aspect, ...] = (
 
 
 def configured_aspects(spec: str | None = None) -> tuple[Aspect, ...]:
-    """The aspect set: `spec` or the env var CADREBOT_SURVEY_ASPECTS, else DEFAULT_ASPECTS.
+    """The aspect set of `spec` (Settings.survey_aspects, i.e. CADREBOT_SURVEY_ASPECTS), else DEFAULT_ASPECTS.
 
     Spec: comma-separated entries, each a default code ('service') or 'code:标签' for a new aspect.
     """
-    spec = os.environ.get("CADREBOT_SURVEY_ASPECTS", "") if spec is None else spec
-    if not spec.strip():
+    if not spec or not spec.strip():
         return DEFAULT_ASPECTS
     known = {a.code: a for a in DEFAULT_ASPECTS}
     result: list[Aspect] = []
@@ -173,6 +175,24 @@ def owner_key(secret: str, telegram_user_id: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- drafts
+# A survey in progress is a pending step (storage.pending, kind DRAFT_KIND) found by the owner key alone: no
+# member_id, no chat_id. Every save pushes its expiry DRAFT_MAX_AGE further; the one purge of expired pending
+# steps deletes abandoned drafts, so partial answers and their times are not kept for ever.
+
+
+@dataclass(frozen=True)
+class SurveyDraft:
+    """A survey in progress, as saved: which response it will become and where the resident is."""
+
+    respondent_key: str
+    owner_key: str
+    village_id: int
+    period_id: int
+    stage: str = "aspects"
+    step: int = 0
+    answers: Mapping[str, int | None] = field(default_factory=dict)
+    comment: str | None = None
+    replace_existing: bool = False
 
 
 def save_draft(
@@ -189,78 +209,65 @@ def save_draft(
     replace_existing: bool = False,
     now: datetime | None = None,
 ) -> SurveyDraft:
-    """Create or overwrite the person's survey in progress (a person has at most one: any other draft of
-    the same owner_key, e.g. for another village, is dropped)."""
+    """Create or overwrite the person's survey in progress (a person has at most one: a draft of the same
+    owner_key for another village or period is replaced)."""
     if stage not in DRAFT_STAGES:
         raise InvalidInput(f"stage must be one of {DRAFT_STAGES}")
-    now = now or utcnow()
-    session.execute(
-        delete(SurveyDraft)
-        .where(SurveyDraft.owner_key == owner_key, SurveyDraft.respondent_key != respondent_key)
-        .execution_options(synchronize_session=False)
+    draft = SurveyDraft(
+        respondent_key=respondent_key,
+        owner_key=owner_key,
+        village_id=int(village_id),
+        period_id=int(period_id),
+        stage=stage,
+        step=int(step),
+        answers=dict(answers or {}),
+        comment=_comment(comment),
+        replace_existing=bool(replace_existing),
     )
-    values = {
-        "owner_key": owner_key,
-        "village_id": village_id,
-        "period_id": period_id,
-        "stage": stage,
-        "step": int(step),
-        "answers": dict(answers or {}),
-        "comment": _comment(comment),
-        "replace_existing": bool(replace_existing),
-        "updated_at": now,
+    payload = {
+        "respondent_key": draft.respondent_key,
+        "village_id": draft.village_id,
+        "period_id": draft.period_id,
+        "stage": draft.stage,
+        "step": draft.step,
+        "answers": dict(draft.answers),
+        "comment": draft.comment,
+        "replace_existing": draft.replace_existing,
     }
-    session.execute(
-        upsert_insert(session, SurveyDraft)
-        .values(respondent_key=respondent_key, **values)
-        .on_conflict_do_update(index_elements=["respondent_key"], set_=values)
-    )
-    draft = session.get(SurveyDraft, respondent_key, populate_existing=True)
-    assert draft is not None
+    pending.save_owned(session, kind=DRAFT_KIND, owner_key=owner_key, payload=payload, ttl=DRAFT_MAX_AGE, now=now)
     return draft
 
 
-def load_draft(
-    session: Session,
-    *,
-    respondent_key: str | None = None,
-    owner_key: str | None = None,
-    max_age: timedelta | None = DRAFT_MAX_AGE,
-    now: datetime | None = None,
-) -> SurveyDraft | None:
-    """The draft by respondent key or by owner key; None if absent or older than `max_age`."""
-    if respondent_key is None and owner_key is None:
-        raise InvalidInput("give respondent_key or owner_key")
-    query = select(SurveyDraft)
-    if respondent_key is not None:
-        query = query.where(SurveyDraft.respondent_key == respondent_key)
-    if owner_key is not None:
-        query = query.where(SurveyDraft.owner_key == owner_key)
-    draft = session.scalar(query)
-    if draft is not None and max_age is not None and draft.updated_at < (now or utcnow()) - max_age:
+def load_draft(session: Session, *, owner_key: str, now: datetime | None = None) -> SurveyDraft | None:
+    """The person's survey in progress; None if there is none, it expired, or its row is unreadable."""
+    action = pending.get_owned(session, kind=DRAFT_KIND, owner_key=owner_key, now=now)
+    if action is None:
         return None
-    return draft
+    data = action.payload if isinstance(action.payload, dict) else {}
+    try:
+        return SurveyDraft(
+            respondent_key=str(data["respondent_key"]),
+            owner_key=owner_key,
+            village_id=int(data["village_id"]),
+            period_id=int(data["period_id"]),
+            stage=str(data.get("stage") or "aspects"),
+            step=int(data.get("step") or 0),
+            answers=dict(data.get("answers") or {}),
+            comment=data.get("comment") if isinstance(data.get("comment"), str) else None,
+            replace_existing=bool(data.get("replace_existing")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None  # damaged: as good as no draft (the next save overwrites it)
 
 
-def delete_draft(session: Session, *, respondent_key: str | None = None, owner_key: str | None = None) -> bool:
-    """Drop the draft (on cancel). True if there was one."""
-    if respondent_key is None and owner_key is None:
-        raise InvalidInput("give respondent_key or owner_key")
-    query = delete(SurveyDraft)
-    if respondent_key is not None:
-        query = query.where(SurveyDraft.respondent_key == respondent_key)
-    if owner_key is not None:
-        query = query.where(SurveyDraft.owner_key == owner_key)
-    result = session.execute(query.execution_options(synchronize_session="fetch"))
-    return bool(result.rowcount)
+def delete_draft(session: Session, *, owner_key: str) -> bool:
+    """Drop the person's survey in progress (on cancel). True if there was one."""
+    return pending.delete_owned(session, kind=DRAFT_KIND, owner_key=owner_key)
 
 
-def purge_stale_drafts(session: Session, *, older_than: timedelta = DRAFT_MAX_AGE, now: datetime | None = None) -> int:
-    cutoff = (now or utcnow()) - older_than
-    result = session.execute(
-        delete(SurveyDraft).where(SurveyDraft.updated_at < cutoff).execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+def draft_owners(session: Session, *, now: datetime | None = None) -> set[str]:
+    """The owner keys of every survey in progress."""
+    return pending.owners_of(session, kind=DRAFT_KIND, now=now)
 
 
 # ---------------------------------------------------------------------------------------------- responses
@@ -286,8 +293,10 @@ def submit_response(
     day: date | None = None,
     aspects: Iterable[Aspect] | None = None,
     tz: str = DEFAULT_TZ,
+    owner_key: str | None = None,
 ) -> SurveyResponse:
-    """Store a response (scores 1-5 per aspect code; None or absent = skipped) and drop the draft.
+    """Store a response (scores 1-5 per aspect code; None or absent = skipped) and drop the survey in progress
+    of `owner_key` (if given) in the same transaction.
 
     A second response with the same key raises AlreadyResponded unless replace=True, which overwrites
     the earlier answers and comment. `day` defaults to today's local date. InvalidInput for an unknown aspect,
@@ -330,17 +339,14 @@ def submit_response(
         )
     if scores:
         session.execute(
-            SurveyAnswer.__table__.insert(),
+            cast(Table, SurveyAnswer.__table__).insert(),
             [
                 {"response_id": response_id, "aspect_code": code, "score": score, "village_id": village_id, "period_id": period_id}
                 for code, score in scores.items()
             ],
         )
-    session.execute(
-        delete(SurveyDraft)
-        .where(SurveyDraft.respondent_key == respondent_key)
-        .execution_options(synchronize_session=False)
-    )
+    if owner_key is not None:
+        delete_draft(session, owner_key=owner_key)
     session.flush()
     response = session.get(SurveyResponse, response_id, populate_existing=True)
     assert response is not None
@@ -356,13 +362,16 @@ __all__ = [
     "Aspect",
     "COMMENT_MAX",
     "DEFAULT_ASPECTS",
+    "DRAFT_KIND",
     "DRAFT_MAX_AGE",
     "DRAFT_STAGES",
     "GRANULARITIES",
     "PeriodSpec",
+    "SurveyDraft",
     "configured_aspects",
     "current_period",
     "delete_draft",
+    "draft_owners",
     "ensure_period",
     "get_period",
     "get_response",
@@ -372,7 +381,6 @@ __all__ = [
     "owner_key",
     "period_spec",
     "previous_period_spec",
-    "purge_stale_drafts",
     "respondent_key",
     "save_draft",
     "submit_response",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,9 @@ def zone(tz: str = DEFAULT_TZ) -> ZoneInfo:
 
 def local_now(now: datetime | None = None, tz: str = DEFAULT_TZ) -> datetime:
     """`now` (default: the current time; naive means UTC) in the local zone."""
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone(tz))
 
 
@@ -33,7 +33,7 @@ def local_date(moment: datetime | date | None = None, tz: str = DEFAULT_TZ) -> d
 
 def local_midnight_utc(day: date, tz: str = DEFAULT_TZ) -> datetime:
     """The UTC instant at which the local `day` begins."""
-    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
 
 
 def iso_week_of(moment: datetime | date | None = None, tz: str = DEFAULT_TZ) -> str:

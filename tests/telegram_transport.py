@@ -26,7 +26,6 @@ telegram-test-api does for methods it lacks.
 from __future__ import annotations
 
 import asyncio
-
 import json
 import re
 import time
@@ -402,7 +401,7 @@ class RecordingRequest(BaseRequest):
         text = str(text)
         try:
             visible = visible_text(text, parse_mode)
-        except Exception as exc:  # noqa: BLE001 - malformed markup
+        except Exception as exc:  # any markup error is a 400, as Telegram answers
             raise TelegramRefusal(400, f"Bad Request: can't parse entities: {exc}") from exc
         if not visible.strip():
             raise TelegramRefusal(400, "Bad Request: message text is empty")

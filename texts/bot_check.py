@@ -41,7 +41,8 @@ RC_ASK_DEPARTMENT = "记为红牌候选：{task}\n是哪个部门交办的？请
 RC_ASK_DEPARTMENT_NO_GUESS = "记为红牌候选：{task}\n是哪个部门交办的？请点“其他(手动输入)”后输入部门名称。"
 RC_TYPE_DEPARTMENT = "请直接发送部门名称（例如：县人社局），发送 /cancel 取消。"
 RC_TYPE_EMPTY = "请发送部门名称（文字），例如：县人社局；发送 /cancel 取消。"
-RC_TYPE_ABANDONED = "（已取消填写部门，下面按新任务查询。）"
+RC_STILL_WAITING = ("上面这条已按新任务查询。红牌候选「{task}」还在等部门名称：直接发部门名称即可（例如：镇医保办），"
+                    "发送 /cancel 取消。")
 RC_SAVED_NEW = "✅ 已记为红牌候选：{department}｜{item}\n本年度第 1 次。发送 /redcards 查看、确认或撤回。"
 RC_SAVED_AGAIN = "✅ 已记为红牌候选：{department}｜{item}\n同一部门、同一事项本年度已有记录，已累计为第 {count} 次。发送 /redcards 查看。"
 RC_ITEM_UNLISTED = "未列入清单的事项"
@@ -51,6 +52,5 @@ RC_STARTED = "请选择部门。"
 RC_TYPE_PROMPTED = "请直接输入部门名称。"
 RC_WRONG_VILLAGE = "您现在已不是这个村(社区)的干部，不能记录这条红牌候选。"
 
-CANCEL_NOTHING = "当前没有进行中的操作。"
 UNKNOWN_COMMAND = "不认识这个命令。发送 /help 查看可用命令；要查询任务，直接发文字即可。"
 CAPTION_CHECKED = "（按图片说明文字查询）"

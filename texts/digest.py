@@ -16,6 +16,7 @@ DATE_SHORT = "{month}月{day}日"
 DATE_TIME_SHORT = "{month}月{day}日 {hour:02d}:{minute:02d}"
 EMPTY_WEEK = "📭 {scope} {week}（{first}—{last}）：本周没有任务检查、红牌候选和满意度问卷，无需查看。"
 SEE_ATTACHMENTS = "完整数据见附件 Excel 报表和图表。"
+SEE_EXCEL_ONLY = "完整数据见附件 Excel 报表（本周没有可画图的数据）。"
 SEE_EXCEL_VILLAGES = "各村社区明细见 Excel 报表「村社区」表。"
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -136,6 +137,8 @@ TABLE_RC_DEPARTMENTS = "本周按部门"
 RC_DEPARTMENTS_HEADER = ("部门", "上报次数", "事项数", "村社区数", "事项", "村社区")
 TABLE_RC_DETAIL = "本周明细"
 RC_DETAIL_HEADER = ("部门", "事项编号", "事项", "村社区", "所属镇街", "本周上报次数", "当前状态")
+TABLE_RC_CHARTED = "本周新增和确认（按部门，已撤回的不计；即图表中的数字）"
+RC_CHARTED_HEADER = ("部门", "新增（条）", "确认（条）", "合计（条）")
 TABLE_RC_YTD = "{year}年累计排名（已撤回的不计）"
 RC_YTD_HEADER = ("排名", "部门", "上报次数", "候选条数", "村社区数")
 RC_STATUS: dict[str, str] = {"candidate": "候选", "confirmed": "已确认", "withdrawn": "已撤回", "included": "已纳入评估"}
@@ -145,8 +148,6 @@ ASPECTS_HEADER = ("分项代码", "分项", "本期均分", "本期答题数", "
 
 TABLE_COMMENTS = "居民意见（已去除个人信息）"
 COMMENTS_HEADER = ("日期", "村社区", "意见")
-
-CSV_SECTION = "【{sheet}】{table}"
 
 # ---------------------------------------------------------------------------------------------- chart
 
@@ -158,9 +159,12 @@ CHART_PREVIOUS = "上期"
 CHART_SCORE_AXIS = "平均分（1–5）"
 CHART_NO_SCORES = "本期暂无可显示的分数（样本不足）"
 CHART_INSUFFICIENT = "样本不足（n={n}）"
-CHART_RED_CARDS_TITLE = "红牌候选按部门（本周上报次数）"
-CHART_RED_CARDS_AXIS = "次数"
-CHART_NO_RED_CARDS = "本周没有红牌候选"
+CHART_RED_CARDS_TITLE = "红牌候选按部门（本周新增和确认的条数，已撤回的不计）"
+CHART_RED_CARDS_AXIS = "条数"
+CHART_RC_NEW = "新增"
+CHART_RC_CONFIRMED = "确认"
+CHART_RC_BAR = "{total}（新增 {new} · 确认 {confirmed}）"
+CHART_NO_RED_CARDS = "本周没有新增或确认的红牌候选"
 
 # ---------------------------------------------------------------------------------------------- attachments
 
@@ -176,7 +180,12 @@ ALREADY_SUBSCRIBED = "您已订阅{scope}的周报，每周{weekday} {time} 发�
 UNSUBSCRIBED = "已退订周报。需要时发送 /subscribe 重新订阅。"
 NOT_SUBSCRIBED = "您没有订阅周报。发送 /subscribe 可以订阅。"
 BUREAU_ONLY = "周报只提供给民政局（镇街）工作人员。如需开通，请向管理员索取民政局邀请码。"
-BAD_WEEK = "周次格式不对：{text}。请写成 年-W周，比如 /digest 2026-W47；不写周次就是本周。"
+BAD_WEEK = (
+    "看不懂“{text}”是哪一周。可以这样写：/digest 上周、/digest 上上周、/digest 11月18日、/digest 2026-11-18"
+    " 或 /digest 2026-W47；不写就是本周。"
+)
+NO_SUCH_WEEK = "{year}年没有第{number}周：{year}年只有 {weeks} 周（{year}-W01 到 {year}-W{weeks}）。"
+NO_SUCH_DATE = "{year}年没有{month}月{day}日这一天，请检查日期。"
 FUTURE_WEEK = "{week} 还没到，请选本周或以前的周次。"
 BUSY = "系统繁忙，周报暂时无法生成，请稍后再发 /digest。"
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
@@ -185,25 +194,59 @@ WEEKDAY = "周{name}"
 # ---------------------------------------------------------------------------------------------- anonymisation
 
 # What replaces identifying details in residents' comments and check texts shown in the digest.
-MASK_ID = "[证件号]"
-MASK_PHONE = "[电话]"
-MASK_NUMBER = "[数字]"
-MASK_CONTACT = "[联系方式]"
-MASK_ADDRESS = "[门牌]"
-MASK_PERSON = "某"  # 王大爷 -> 某大爷, 老王 -> 某某
-MASK_FULL_NAME = "某某"
+MASK_NAME = "〔姓名〕"  # 王书记 -> 〔姓名〕书记: the role stays, the person does not
+MASK_PHONE = "〔电话〕"
+MASK_ID = "〔证件号〕"
+MASK_PLATE = "〔车牌〕"
+MASK_CONTACT = "〔联系方式〕"  # WeChat / QQ ids, e-mail addresses, links
+MASK_ADDRESS = "〔地址〕"  # house, building and room numbers
+MASK_NUMBER = "〔号码〕"  # any other long number
 ELLIPSIS = "…"
 
 # ---------------------------------------------------------------------------------------------- command line
 
-CLI_HELP = "生成周报（与 Telegram 推送内容相同）/ the weekly digest without Telegram"
-CLI_WEEK_HELP = "ISO 周次，如 2026-W47；省略为本周（截至现在）"
+CLI_HELP = "生成周报（与 Telegram 推送的内容相同），不经过 Telegram"
+CLI_DESCRIPTION = "生成政社互动周报，内容与 Telegram 推送的相同。"
+CLI_EPILOG = """\
+示例：
+  cadrebot digest --week 上周 --town DEMO
+  cadrebot digest --week 2026-W47 --format xlsx --out 周报.xlsx
+  cadrebot digest --week 11月18日 --format csv --out 周报.zip
+  cadrebot digest --week 上周 --table villages --out 村社区.csv
+
+空周（或没有可画的数据）用 --format png 时不生成图表：只在标准错误输出一句说明，不写文件，退出码 1。
+
+退出码：0 成功；1 找不到镇/街道、数据库不可用、缺少中文字体或没有可画的图表；2 参数有误（周次看不懂或不存在、
+二进制格式要输出到终端等）。"""
+CLI_WEEK_HELP = "哪一周：本周、上周、上上周、某一天（2026-11-18、11月18日、11.18）或 ISO 周次（2026-W47）；省略为本周（截至现在）"
 CLI_TOWN_HELP = "镇/街道代码；省略为全市汇总"
-CLI_FORMAT_HELP = "输出格式：text、md、xlsx、csv 或 png"
-CLI_OUT_HELP = "输出文件；省略或 - 为标准输出（xlsx/png 须指定文件）"
-CLI_BAD_WEEK = "周次格式不对：{text}（应为 年-W周，如 2026-W47）"
+CLI_FORMAT_HELP = "输出格式：text、md、xlsx、csv（每张表一个 CSV，打包成 zip）或 png；默认 text，给了 --table 时为 csv"
+CLI_TABLE_HELP = "只输出这一张表的 CSV（UTF-8 带 BOM，Excel 可直接打开）。NAME："
+TABLE_LABELS: dict[str, str] = {  # --table NAME -> what the table is (the zip's files are NAME.csv)
+    "overview": "周报概览",
+    "period": "满意度测评期",
+    "top_items": "问得最多的事项",
+    "villages": "各村社区",
+    "rc_departments": "红牌候选按部门",
+    "rc_detail": "红牌候选明细",
+    "rc_charted": "本周新增和确认",
+    "rc_ytd": "红牌候选年度累计",
+    "aspects": "满意度分项",
+    "comments": "居民意见",
+    "gaps": "知识库待补充",
+}
+CLI_OUT_HELP = "输出文件；省略或 - 为标准输出（xlsx、png 和 csv 压缩包不能输出到终端）"
+CLI_BAD_WEEK = "看不懂周次“{text}”。--week 可以写：本周、上周、上上周、2026-11-18、11月18日、11.18 或 2026-W47。"
+CLI_TABLE_NEEDS_CSV = "--table 只用于 CSV：去掉 --format {format}，或写 --format csv。"
 CLI_NO_TOWN = "找不到镇/街道 {code}。用 cadrebot admin 查看或添加镇/街道。"
-CLI_NEED_OUT = "{format} 是二进制格式，请用 --out 指定文件，如 --out 周报.{format}"
+CLI_BINARY_KINDS: dict[str, tuple[str, str]] = {  # format -> (what it is, file extension)
+    "xlsx": ("Excel 报表", "xlsx"),
+    "png": ("图表", "png"),
+    "csv": ("CSV 压缩包", "zip"),
+}
+CLI_NEED_OUT = "{what}是二进制文件，不能显示在终端里。请用 --out 指定文件，如 --out 周报.{ext}（或重定向到文件）。"
+CLI_NO_CHART = "{scope} {week}：没有可画的数据（没有可显示的满意度分数，也没有新增或确认的红牌候选），未生成图表。"
+CLI_NO_CHART_EMPTY = "{line}未生成图表。"
 CLI_DB_DOWN = "无法连接数据库：{error}"
 CLI_NO_FONT = "无法生成图表：{error}"
 CLI_WROTE = "已写入 {path}（{size} 字节）"

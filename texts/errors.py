@@ -22,3 +22,7 @@ NOT_TEXT = "我只能看懂文字。语音请先转成文字，图片请把里�
 # Quote back what the user sent, shortened so that the reply fits one Telegram message.
 QUOTE_MAX = 300
 ELLIPSIS = "……"
+
+# /cancel (bot.router): one reply, whichever flows had something pending.
+CANCELLED = "已取消进行中的操作，未完成的内容没有保存。"
+NOTHING_TO_CANCEL = "现在没有进行中的操作，不需要取消。"

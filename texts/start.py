@@ -74,3 +74,12 @@ RUN_WEBHOOK = "cadrebot 已启动（webhook 模式）：{url}，本机监听 {li
 RUN_BAD_WEBHOOK = "webhook 地址必须以 https:// 开头（本机测试可用 http://），例如 https://bot.example.com/tg"
 RUN_BAD_TOKEN = "Telegram 拒绝了这个令牌（TELEGRAM_BOT_TOKEN），请向 @BotFather 核对后重试。"
 RUN_NO_SERVER = "无法连接 Telegram 服务器 {url}（{error}），请检查网络或 TELEGRAM_API_BASE_URL。"
+RUN_REFUSED = "Telegram 服务器拒绝了启动请求（{error}），请检查令牌、webhook 地址和 TELEGRAM_API_BASE_URL。"
+RUN_CANNOT_LISTEN = "无法在 {listen}:{port} 上监听 webhook（{error}），请换一个 --port，或先停止占用这个端口的程序。"
+RUN_DEBUG_HINT = "加上 --log-level DEBUG 再运行，可以看到完整的出错信息。"
+# Why the webhook's port could not be opened, by errno name; other errors show the system's own words.
+RUN_LISTEN_REASONS = {
+    "EADDRINUSE": "端口已被占用",
+    "EACCES": "没有权限使用这个端口，1024 以下的端口需要管理员权限",
+    "EADDRNOTAVAIL": "本机没有这个地址",
+}

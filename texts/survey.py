@@ -1,6 +1,6 @@
 """Texts of the residents' satisfaction survey (居民满意度测评): questions, buttons, summary, bad-input replies.
 
-Placeholders are filled by handlers/survey.py; `{village}` is the village's name, `{period}` the period as
+Placeholders are filled by handlers/survey_view.py; `{village}` is the village's name, `{period}` the period as
 `period_label()` words it.
 """
 
@@ -67,7 +67,6 @@ SUBMITTED = "已提交，谢谢您的评价！本期内如需修改，可再次�
 REPLACED = "已替换您本期之前的评价，谢谢！"
 NOTHING_TO_SUBMIT = "您跳过了所有题目，也没有写意见，没有可提交的内容。请点「重新填写」，或点「取消」。"
 CANCELLED = "已取消问卷，您的回答没有保存。想再填写时，重新打开问卷链接或发送 /survey。"
-NOTHING_TO_CANCEL = "现在没有进行中的操作，不需要取消。"
 RESTARTED = "好的，从第 1 题重新开始。"
 
 ALREADY_ANSWERED = (
@@ -78,11 +77,14 @@ KEPT = "好的，保留您原来的评价。谢谢！"
 OTHER_DRAFT_DROPPED = "您之前未填完的{village}问卷已作废。"
 OLD_PERIOD_DRAFT_DROPPED = "上一期（{period}）的问卷已结束，您未填完的部分已作废，现在开始本期问卷。"
 
-# /survey without a village code
-HOW_TO_START = (
-    "请打开村(居)委会发布的问卷链接（或扫描二维码）开始填写。\n"
-    "如果知道村/社区代码，也可以发送 /survey 加代码，比如 /survey DEMO01。"
-)
+# /survey without a village code: a resident picks the town, then the village
+PICK_TOWN = "请选择您所在的镇(街道)，再选择村(社区)，就可以开始匿名填写居民满意度测评："
+PICK_VILLAGE = "{town}：请选择您所在的村(社区)，就可以开始匿名填写居民满意度测评："
+PICK_PAGE = "（第 {number}/{count} 页）"
+PICKED = "您选择了：{town} {village}"
+PREVIOUS_PAGE_BUTTON = "« 上一页"
+NEXT_PAGE_BUTTON = "下一页 »"
+BACK_TO_TOWNS_BUTTON = "« 重新选择镇(街道)"
 CADRE_LINK = (
     "{village}居民满意度测评链接：\n{link}\n"
     "转发给居民即可，点开链接就能匿名填写。您自己也可以点开试填。"
@@ -112,6 +114,8 @@ BUTTON_OLD_PERIOD = "这是上一期问卷的按钮，已失效。发送 /survey
 BUTTON_NO_SURVEY = "这份问卷已经结束或已取消，按钮已失效。想再填写请重新打开问卷链接。"
 BUTTON_INVALID = "这个按钮无效。"
 BUTTON_NOTED = "已记录"
+
+SURVEY_GONE = "您的问卷已经结束或已过期，这条消息没有记入问卷。如果是要核对的任务，请再发一次。"
 
 RATE_LIMITED = "提交太频繁了，请 {seconds} 秒后再点「提交」。"
 DB_UNAVAILABLE = "系统繁忙，这一步没有保存，请稍后再试一次。之前已填的内容不会丢失。"

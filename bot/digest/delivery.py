@@ -18,22 +18,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.digest.model import Scope
 from bot.digest.weeks import Week, last_complete_week, send_time_of, weeks_between
-from texts import digest as T
+from storage.db import Database
 from storage.digests import (
     claim_digest_send,
     digest_scope,
+    get_subscription,
     mark_digest_sent,
     release_digest_send,
     sent_weeks,
+    subscribe,
+    unsubscribe,
 )
+from storage.members import get_member
 from storage.models import ROLE_ADMIN, ROLE_BUREAU, DigestSend, DigestSubscription, Member, Town, utcnow
 from storage.timeutil import DEFAULT_TZ
+from texts import digest as T
 
 # At start-up, missed weeks are caught up, but never more than this many (after a long outage, old digests
 # would only be noise).
@@ -123,10 +129,57 @@ def due_sends(
     return plan
 
 
+# ---------------------------------------------------------------------------------------------- who asks
+
+
+class SubscriptionChange(StrEnum):
+    NOT_ALLOWED = "not_allowed"  # not a bureau member or an admin: digests are not for them
+    SUBSCRIBED = "subscribed"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    NOT_SUBSCRIBED = "not_subscribed"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What /subscribe or /unsubscribe did, and the scope the member's digest covers (None if not allowed)."""
+
+    change: SubscriptionChange
+    scope: Scope | None = None
+
+
+def viewer_scope(session: Session, user_id: int) -> Scope | None:
+    """The scope whose digest this Telegram user may read (their town, or the city for an admin); None if none."""
+    member = get_member(session, user_id)
+    return scope_for_member(member) if may_receive(member) else None
+
+
+def subscribe_user(session: Session, user_id: int) -> Subscription:
+    """Subscribe a bureau member to their town's weekly digest (an admin to the city's)."""
+    member = get_member(session, user_id)
+    if not may_receive(member):
+        return Subscription(SubscriptionChange.NOT_ALLOWED)
+    existing = get_subscription(session, member.id)
+    city = member.role == ROLE_ADMIN
+    if existing is not None and existing.town_id == (None if city else member.town_id):
+        return Subscription(SubscriptionChange.ALREADY_SUBSCRIBED, scope_for_member(member))
+    subscribe(session, member, city=city)
+    return Subscription(SubscriptionChange.SUBSCRIBED, scope_for_member(member))
+
+
+def unsubscribe_user(session: Session, user_id: int) -> Subscription:
+    member = get_member(session, user_id)
+    if not may_receive(member):
+        return Subscription(SubscriptionChange.NOT_ALLOWED)
+    removed = unsubscribe(session, member.id)
+    change = SubscriptionChange.UNSUBSCRIBED if removed else SubscriptionChange.NOT_SUBSCRIBED
+    return Subscription(change, scope_for_member(member))
+
+
 # ---------------------------------------------------------------------------------------------- the claim
 
 
-def claim(db, due: DueSend | tuple[Scope, Week], *, now: datetime | None = None,  # noqa: ANN001 (storage.db.Database)
+def claim(db: Database, due: DueSend | tuple[Scope, Week], *, now: datetime | None = None,
           stale_after: timedelta = STALE_CLAIM) -> bool:
     """Claim (scope, week) for sending, committed before returning. True: this caller sends it; False: another
     sender has it (or had it). A claim left unfinished for `stale_after` is taken over by exactly one caller."""
@@ -150,13 +203,13 @@ def claim(db, due: DueSend | tuple[Scope, Week], *, now: datetime | None = None,
         return taken.rowcount == 1
 
 
-def finish(db, due: DueSend | tuple[Scope, Week], *, now: datetime | None = None) -> None:  # noqa: ANN001
+def finish(db: Database, due: DueSend | tuple[Scope, Week], *, now: datetime | None = None) -> None:
     scope, week = (due.scope, due.week) if isinstance(due, DueSend) else due
     with db.session() as session:
         mark_digest_sent(session, scope=scope.key, iso_week=week.iso, now=now or utcnow())
 
 
-def release(db, due: DueSend | tuple[Scope, Week]) -> None:  # noqa: ANN001
+def release(db: Database, due: DueSend | tuple[Scope, Week]) -> None:
     """Give a claim back (nothing was delivered), so that a later run retries."""
     scope, week = (due.scope, due.week) if isinstance(due, DueSend) else due
     with db.session() as session:
@@ -174,6 +227,8 @@ __all__ = [
     "DIGEST_ROLES",
     "DueSend",
     "STALE_CLAIM",
+    "Subscription",
+    "SubscriptionChange",
     "claim",
     "digest_scope",
     "due_sends",
@@ -183,4 +238,7 @@ __all__ = [
     "release",
     "scope_for_member",
     "sends_count",
+    "subscribe_user",
+    "unsubscribe_user",
+    "viewer_scope",
 ]

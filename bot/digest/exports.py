@@ -1,22 +1,25 @@
-"""The digest as files: an XLSX report (sheets 概览, 村社区, 红牌候选, 满意度分项, 意见) and a CSV export in
-UTF-8 with a BOM (so Excel shows the Chinese). Both are built from `bot.digest.tables.sheets`, so they hold the
-same numbers as each other and as the text.
+"""The digest as files: an XLSX report (sheets 概览, 村社区, 红牌候选, 满意度分项, 意见) and CSV exports, one file
+per table, in UTF-8 with a BOM (so Excel shows the Chinese). Both are built from `bot.digest.tables`, so they
+hold the same numbers as each other and as the text.
 
-    data = render_xlsx(digest)     # bytes of an .xlsx file
-    data = render_csv(digest)      # bytes, starting with the UTF-8 BOM
+    data = render_xlsx(digest)                  # bytes of an .xlsx file
+    data = render_csv_zip(digest)               # a zip of <key>.csv, one per table
+    data = render_csv_table(digest, "villages") # one table's CSV, starting with the UTF-8 BOM
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from bot.digest.model import Digest
-from bot.digest.tables import Sheet, sheets
+from bot.digest.tables import Sheet, Table, sheets, tables
+from storage.timeutil import local_now
 from texts import digest as T
 
 BOM = "\ufeff"
@@ -73,18 +76,42 @@ def render_xlsx(digest: Digest) -> bytes:
     return buffer.getvalue()
 
 
-def render_csv(digest: Digest) -> bytes:
-    """Every table of every sheet, one after another: a title row 【sheet】table, the header, the rows, a blank row."""
+def csv_table(table: Table) -> bytes:
+    """One table as a CSV file: UTF-8 with a BOM (so Excel shows the Chinese), one header row, then the rows, all
+    as wide as the header (pandas.read_csv and Excel read it as a plain table)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for sheet in sheets(digest):
-        for table in sheet.tables:
-            writer.writerow([T.CSV_SECTION.format(sheet=sheet.name, table=table.title)])
-            writer.writerow(table.header)
-            for values in table.rows:
-                writer.writerow(["" if v is None else (f"{v:.2f}" if isinstance(v, float) else v) for v in values])
-            writer.writerow([])
+    writer.writerow(table.header)
+    width = len(table.header)
+    for values in table.rows:
+        cells = ["" if v is None else (f"{v:.2f}" if isinstance(v, float) else v) for v in values]
+        writer.writerow((cells + [""] * width)[:width])
     return (BOM + buffer.getvalue()).encode("utf-8")
 
 
-__all__ = ["BOM", "render_csv", "render_xlsx"]
+def render_csv_table(digest: Digest, key: str) -> bytes:
+    """The CSV of one table, by its key (bot.digest.tables.TABLE_KEYS); KeyError for an unknown key."""
+    for table in tables(digest):
+        if table.key == key:
+            return csv_table(table)
+    raise KeyError(key)
+
+
+def render_csv_zip(digest: Digest) -> bytes:
+    """A zip of CSV files, one per table, named <key>.csv (ASCII names: every unzip tool shows them right)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for table in tables(digest):
+            info = zipfile.ZipInfo(f"{table.key}.csv", date_time=_zip_time(digest))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, csv_table(table))
+    return buffer.getvalue()
+
+
+def _zip_time(digest: Digest) -> tuple[int, int, int, int, int, int]:
+    """The digest's generation time (local), so the same digest gives the same bytes."""
+    local = local_now(digest.generated_at, digest.week.tz)
+    return (max(local.year, 1980), local.month, local.day, local.hour, local.minute, local.second)
+
+
+__all__ = ["BOM", "csv_table", "render_csv_table", "render_csv_zip", "render_xlsx"]

@@ -2,9 +2,10 @@
 
 matplotlib's default font (DejaVu Sans) has no Chinese glyphs and draws empty boxes. The project's set-up
 installs WenQuanYi Micro Hei (Debian package fonts-wqy-microhei, see the Makefile); any of the other usual CJK
-fonts works too, and CADREBOT_CJK_FONT=/path/to/font.ttf|ttc picks one explicitly.
+fonts works too, and CADREBOT_CJK_FONT=/path/to/font.ttf|ttc (Settings.cjk_font) picks one explicitly.
 
     font = find_cjk_font()          # CJKFont(family='WenQuanYi Micro Hei', path='/usr/share/…/wqy-microhei.ttc')
+    font = find_cjk_font(settings.cjk_font)   # that file, or FontMissing saying why not
     font.missing("政社互动")         # characters the font has no glyph for: set()
 
 matplotlib caches its font list when it is first imported; a font installed after that is registered here
@@ -13,13 +14,12 @@ from its file, so the order of installation does not matter.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-ENV_VAR = "CADREBOT_CJK_FONT"
+ENV_VAR = "CADREBOT_CJK_FONT"  # named in messages; bot.settings reads it
 
 # Families in order of preference (all have the simplified Chinese glyphs the digest needs).
 CJK_FAMILIES: tuple[str, ...] = (
@@ -105,7 +105,7 @@ def _entries() -> list:
     return list(font_manager.fontManager.ttflist)
 
 
-def _covers(entry, probe: str) -> bool:  # noqa: ANN001 (matplotlib FontEntry)
+def _covers(entry, probe: str) -> bool:  # entry: a matplotlib FontEntry
     try:
         cmap = _charmap(entry.fname, getattr(entry, "index", 0) or 0)
     except (OSError, RuntimeError, ValueError):
@@ -133,11 +133,12 @@ def _pick(entries: list, probe: str, path: str | None = None) -> CJKFont | None:
     return None
 
 
-@lru_cache(maxsize=1)
-def find_cjk_font() -> CJKFont:
-    """The CJK font the chart uses; FontMissing (with how to install one) if there is none."""
+@lru_cache(maxsize=4)
+def find_cjk_font(font_file: str | None = None) -> CJKFont:
+    """The CJK font the chart uses: `font_file` (the deployer's CADREBOT_CJK_FONT) if given, else an installed
+    one; FontMissing (with how to install one) if there is none."""
     with _lock:
-        override = os.environ.get(ENV_VAR, "").strip()
+        override = (font_file or "").strip()
         if override:
             if not Path(override).is_file():
                 raise FontMissing(f"{ENV_VAR}={override}: no such file")

@@ -131,6 +131,20 @@ class RedCardRow:
 
 
 @dataclass(frozen=True)
+class DepartmentCards:
+    """Red cards of one department that are new this week (first reported) or were confirmed this week, and have
+    not been withdrawn since: what the chart draws. A card both new and confirmed this week counts as confirmed."""
+
+    department: str
+    new: int
+    confirmed: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.confirmed
+
+
+@dataclass(frozen=True)
 class DepartmentYear:
     department: str
     reports: int
@@ -148,6 +162,7 @@ class RedCardSection:
     withdrawn: int = 0
     year: int = 0
     ytd: list[DepartmentYear] = field(default_factory=list)
+    charted: list[DepartmentCards] = field(default_factory=list)  # by total, then department; none withdrawn
 
 
 # ---------------------------------------------------------------------------------------------- satisfaction
@@ -253,6 +268,13 @@ class SatisfactionSection:
         return sum(1 for v in self.villages if 0 < v.responses < MIN_RESPONSES)
 
     @property
+    def charted_aspects(self) -> list[AspectScore]:
+        """Aspects whose average may be drawn (answered, and not 样本不足)."""
+        if self.suppressed:
+            return []
+        return [a for a in self.aspects if a.current.n and not a.hidden]
+
+    @property
     def lowest(self) -> list[VillageRow]:
         """The LOWEST_VILLAGES villages with the lowest overall average, among those not suppressed."""
         ranked = [v for v in self.villages if not v.overall_hidden]
@@ -283,12 +305,19 @@ class Digest:
             and self.satisfaction.responses_this_week == 0
         )
 
+    @property
+    def has_chart(self) -> bool:
+        """The chart would draw at least one bar: a satisfaction average that may be shown, or a new or confirmed
+        red card. Without one it would be a blank picture, so none is sent or written."""
+        return bool(self.satisfaction.charted_aspects) or any(d.total for d in self.red_cards.charted)
+
 
 __all__ = [
     "AspectScore",
     "COMMENTS",
     "CheckSection",
     "Comment",
+    "DepartmentCards",
     "DepartmentWeek",
     "DepartmentYear",
     "Digest",

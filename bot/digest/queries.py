@@ -34,6 +34,7 @@ from bot.digest.model import (
     AspectScore,
     CheckSection,
     Comment,
+    DepartmentCards,
     DepartmentWeek,
     DepartmentYear,
     Digest,
@@ -42,12 +43,12 @@ from bot.digest.model import (
     RedCardRow,
     RedCardSection,
     SatisfactionSection,
-    Score,
     Scope,
+    Score,
     VillageRow,
 )
 from bot.digest.weeks import Week
-from texts import digest as T
+from knowledge.model import Verdict
 from storage.errors import NotFound
 from storage.models import (
     CheckLog,
@@ -62,6 +63,7 @@ from storage.models import (
 )
 from storage.places import get_town
 from storage.timeutil import local_date
+from texts import digest as T
 
 REPORT_ACTIONS = ("created", "reported_again")
 # How many candidate rows to read for samples, so that enough remain after dropping empty ones.
@@ -174,7 +176,7 @@ def _checks(
         else:
             section.previous_total += n
             section.previous_by_verdict[verdict] = section.previous_by_verdict.get(verdict, 0) + n
-    section.unclear = section.by_verdict.get("unclear", 0)
+    section.unclear = section.by_verdict.get(Verdict.UNCLEAR, 0)
 
     count = func.count().label("n")
     section.top_items = [
@@ -190,7 +192,7 @@ def _checks(
 
     gaps = session.execute(
         select(CheckLog.text, CheckLog.verdict, CheckLog.feedback, CheckLog.village_id, CheckLog.created_at)
-        .where(this_week, in_scope, or_(CheckLog.verdict == "unclear", CheckLog.feedback == -1))
+        .where(this_week, in_scope, or_(CheckLog.verdict == Verdict.UNCLEAR, CheckLog.feedback == -1))
         .order_by(CheckLog.created_at.desc(), CheckLog.id.desc())
         .limit(GAP_SAMPLES * SAMPLE_OVERFETCH)
     ).all()
@@ -227,22 +229,22 @@ def _red_cards(
     n = func.count().label("n")
     by_department = session.execute(
         events.add_columns(
-            RedCard.department,
+            RedCard.department_key,
             n,
             func.count(func.distinct(RedCard.item_id)),
             func.count(func.distinct(RedCard.village_id)),
         )
         .where(in_week, reports, in_scope)
-        .group_by(RedCard.department)
-        .order_by(n.desc(), RedCard.department)
+        .group_by(RedCard.department_key)
+        .order_by(n.desc(), RedCard.department_key)
     ).all()
 
     by_place = {v["id"]: v for v in villages}
     detail = session.execute(
-        events.add_columns(RedCard.department, RedCard.item_id, RedCard.village_id, RedCard.status, n)
+        events.add_columns(RedCard.department_key, RedCard.item_id, RedCard.village_id, RedCard.status, n)
         .where(in_week, reports, in_scope)
-        .group_by(RedCard.department, RedCard.item_id, RedCard.village_id, RedCard.status)
-        .order_by(RedCard.department, n.desc(), RedCard.item_id, RedCard.village_id)
+        .group_by(RedCard.department_key, RedCard.item_id, RedCard.village_id, RedCard.status)
+        .order_by(RedCard.department_key, n.desc(), RedCard.item_id, RedCard.village_id)
     ).all()
     section.rows = [
         RedCardRow(
@@ -294,7 +296,7 @@ def _red_cards(
         DepartmentYear(department, count, cards, places)
         for department, count, cards, places in session.execute(
             events.add_columns(
-                RedCard.department,
+                RedCard.department_key,
                 n,
                 func.count(func.distinct(RedCard.id)),
                 func.count(func.distinct(RedCard.village_id)),
@@ -306,10 +308,12 @@ def _red_cards(
                 RedCard.status != "withdrawn",
                 in_scope,
             )
-            .group_by(RedCard.department)
-            .order_by(n.desc(), RedCard.department)
+            .group_by(RedCard.department_key)
+            .order_by(n.desc(), RedCard.department_key)
         )
     ]
+
+    section.charted = _charted_cards(session, scope, week)
 
     per_village = dict(
         session.execute(
@@ -319,6 +323,35 @@ def _red_cards(
         ).all()
     )
     return section, per_village
+
+
+def _charted_cards(session: Session, scope: Scope, week: Week) -> list[DepartmentCards]:
+    """Per department, the cards created or confirmed this week that are not withdrawn now (a card reported and
+    withdrawn by mistake is no candidate at all), each card counted once: as confirmed if it was confirmed this
+    week, else as new."""
+    confirmed_flag = func.max(case((RedCardEvent.action == "confirmed", 1), else_=0)).label("confirmed")
+    per_card = (
+        select(RedCard.department_key.label("department"), confirmed_flag)
+        .select_from(RedCardEvent)
+        .join(RedCard, RedCard.id == RedCardEvent.red_card_id)
+        .where(
+            RedCardEvent.at >= week.start_utc,
+            RedCardEvent.at < week.end_utc,
+            RedCardEvent.action.in_(("created", "confirmed")),
+            RedCard.status != "withdrawn",
+            _in_scope(RedCard.village_id, scope),
+        )
+        .group_by(RedCard.id, RedCard.department_key)
+        .subquery()
+    )
+    confirmed = func.sum(per_card.c.confirmed)
+    total = func.count()
+    rows = session.execute(
+        select(per_card.c.department, total - confirmed, confirmed)
+        .group_by(per_card.c.department)
+        .order_by(total.desc(), per_card.c.department)
+    ).all()
+    return [DepartmentCards(department, int(new), int(done)) for department, new, done in rows]
 
 
 def _ranked(counts: Mapping[str, int]) -> tuple[str, ...]:

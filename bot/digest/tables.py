@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Union
 
 from bot.digest.model import MIN_RESPONSES, Digest, Score, VillageRow
-from texts import digest as T
+from knowledge.model import Verdict
 from storage.timeutil import local_now
+from texts import digest as T
 
-Cell = Union[int, float, str, None]
+Cell = int | float | str | None
+
+
+# Every table's stable name: its CSV file (`--format csv`, `--table NAME`); titles may carry numbers.
+TABLE_KEYS = (
+    "overview", "period", "top_items", "villages", "rc_departments", "rc_detail", "rc_charted", "rc_ytd", "aspects",
+    "comments", "gaps",
+)
 
 
 @dataclass
 class Table:
+    key: str  # one of TABLE_KEYS
     title: str
     header: tuple[str, ...]
     rows: list[tuple[Cell, ...]] = field(default_factory=list)
@@ -71,7 +79,7 @@ def sheets(digest: Digest) -> list[Sheet]:
 def _overview(digest: Digest) -> Sheet:
     c, r, s = digest.checks, digest.red_cards, digest.satisfaction
     week, previous = digest.week, digest.week.previous()
-    main = Table(T.TABLE_OVERVIEW, T.OVERVIEW_HEADER)
+    main = Table("overview", T.TABLE_OVERVIEW, T.OVERVIEW_HEADER)
     main.rows += [
         (T.OV_SCOPE, digest.scope.name, None),
         (T.OV_WEEK, week.iso, previous.iso),
@@ -92,7 +100,7 @@ def _overview(digest: Digest) -> Sheet:
         (T.OV_RC_WITHDRAWN, r.withdrawn, None),
         (T.OV_RESPONSES_WEEK, s.responses_this_week, None),
     ]
-    period = Table(T.OV_PERIOD, T.OV_PERIOD_COLUMNS)
+    period = Table("period", T.OV_PERIOD, T.OV_PERIOD_COLUMNS)
     period.rows += [
         (T.OV_PERIOD, s.period or T.NO_PREVIOUS_PERIOD, s.previous_period or T.NO_PREVIOUS_PERIOD),
         (T.OV_RESPONSES, s.responses, s.previous_responses),
@@ -104,21 +112,21 @@ def _overview(digest: Digest) -> Sheet:
             average(s.previous_overall, s.previous_responses < MIN_RESPONSES),
         ),
     ]
-    top = Table(T.TABLE_TOP_ITEMS, T.TOP_ITEMS_HEADER)
+    top = Table("top_items", T.TABLE_TOP_ITEMS, T.TOP_ITEMS_HEADER)
     top.rows += [(i, item.item_id, item.title, item.count) for i, item in enumerate(c.top_items, 1)]
     return Sheet(T.SHEET_OVERVIEW, [main, period, top])
 
 
 def _verdicts(digest: Digest) -> list[str]:
     seen = set(digest.checks.by_verdict) | set(digest.checks.previous_by_verdict)
-    ordered = [v for v in T.VERDICT_ORDER if v in seen or v != "chitchat"]
+    ordered = [v for v in T.VERDICT_ORDER if v in seen or v != Verdict.CHITCHAT]
     return ordered + sorted(seen - set(ordered))
 
 
 def _villages(digest: Digest) -> Sheet:
     aspects = village_aspect_codes(digest)
     header = (*T.VILLAGES_HEADER_BASE, *(label for _, label in aspects), T.VILLAGES_HEADER_NOTE)
-    table = Table(T.TABLE_VILLAGES, header)
+    table = Table("villages", T.TABLE_VILLAGES, header)
     for v in digest.satisfaction.villages:
         cells: list[Cell] = [
             v.code,
@@ -147,12 +155,12 @@ def _village_note(v: VillageRow) -> str | None:
 
 def _red_cards(digest: Digest) -> Sheet:
     r = digest.red_cards
-    departments = Table(T.TABLE_RC_DEPARTMENTS, T.RC_DEPARTMENTS_HEADER)
+    departments = Table("rc_departments", T.TABLE_RC_DEPARTMENTS, T.RC_DEPARTMENTS_HEADER)
     departments.rows += [
         (d.department, d.reports, d.items, d.villages, T.LIST_SEP.join(d.item_ids), T.LIST_SEP.join(d.village_names))
         for d in r.by_department
     ]
-    detail = Table(T.TABLE_RC_DETAIL, T.RC_DETAIL_HEADER)
+    detail = Table("rc_detail", T.TABLE_RC_DETAIL, T.RC_DETAIL_HEADER)
     detail.rows += [
         (
             row.department,
@@ -165,13 +173,15 @@ def _red_cards(digest: Digest) -> Sheet:
         )
         for row in r.rows
     ]
-    ytd = Table(T.TABLE_RC_YTD.format(year=r.year), T.RC_YTD_HEADER)
+    charted = Table("rc_charted", T.TABLE_RC_CHARTED, T.RC_CHARTED_HEADER)
+    charted.rows += [(d.department, d.new, d.confirmed, d.total) for d in r.charted]
+    ytd = Table("rc_ytd", T.TABLE_RC_YTD.format(year=r.year), T.RC_YTD_HEADER)
     ytd.rows += [(i, d.department, d.reports, d.cards, d.villages) for i, d in enumerate(r.ytd, 1)]
-    return Sheet(T.SHEET_RED_CARDS, [departments, detail, ytd])
+    return Sheet(T.SHEET_RED_CARDS, [departments, detail, charted, ytd])
 
 
 def _aspects(digest: Digest) -> Sheet:
-    table = Table(T.TABLE_ASPECTS, T.ASPECTS_HEADER)
+    table = Table("aspects", T.TABLE_ASPECTS, T.ASPECTS_HEADER)
     s = digest.satisfaction
     previous_suppressed = s.previous_responses < MIN_RESPONSES
     for a in s.aspects:
@@ -192,9 +202,9 @@ def _aspects(digest: Digest) -> Sheet:
 
 
 def _comments(digest: Digest) -> Sheet:
-    comments = Table(T.TABLE_COMMENTS, T.COMMENTS_HEADER)
+    comments = Table("comments", T.TABLE_COMMENTS, T.COMMENTS_HEADER)
     comments.rows += [(c.day.isoformat(), c.village, c.text) for c in digest.satisfaction.comments]
-    gaps = Table(T.TABLE_GAPS.format(n=len(digest.checks.gaps)), T.GAPS_HEADER)
+    gaps = Table("gaps", T.TABLE_GAPS.format(n=len(digest.checks.gaps)), T.GAPS_HEADER)
     gaps.rows += [
         (g.day.isoformat(), g.village, T.GAP_KIND_DOWN if g.feedback == -1 else T.GAP_KIND_UNCLEAR, g.text)
         for g in digest.checks.gaps
@@ -202,4 +212,9 @@ def _comments(digest: Digest) -> Sheet:
     return Sheet(T.SHEET_COMMENTS, [comments, gaps])
 
 
-__all__ = ["Cell", "Sheet", "Table", "average", "day_label", "generated_label", "sheets", "week_range"]
+def tables(digest: Digest) -> list[Table]:
+    """Every table of every sheet, in TABLE_KEYS order."""
+    return [table for sheet in sheets(digest) for table in sheet.tables]
+
+
+__all__ = ["TABLE_KEYS", "Cell", "Sheet", "Table", "average", "day_label", "generated_label", "sheets", "tables", "week_range"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from bot.digest.model import MIN_RESPONSES, AspectScore, Digest
 from bot.digest.tables import Cell, day_label, sheets
-from texts import digest as T
+from bot.digest.weeks import BadWeek, WeekProblem, weeks_in_year
 from storage.timeutil import local_now
+from texts import digest as T
 
 TELEGRAM_LIMIT = 4096
 TEXT_DEPARTMENTS = 8
@@ -57,6 +58,17 @@ def empty_line(digest: Digest) -> str:
     )
 
 
+def bad_week_text(error: BadWeek, unreadable: str) -> str:
+    """What to tell someone whose week could not be used: it does not exist (2026-W54, 2026-02-30), or
+    `unreadable` (the bot's or the command line's list of the forms it reads)."""
+    text = error.text[:40]
+    if error.problem is WeekProblem.NO_SUCH_WEEK:
+        return T.NO_SUCH_WEEK.format(year=error.year, number=error.number, weeks=weeks_in_year(error.year))
+    if error.problem is WeekProblem.NO_SUCH_DATE:
+        return T.NO_SUCH_DATE.format(year=error.year, month=error.month, day=error.day)
+    return unreadable.format(text=text)
+
+
 def _so_far(digest: Digest) -> str:
     """'（本周截至 11月19日 10:05）' for a week that has not ended, else ''."""
     if not digest.partial:
@@ -91,7 +103,8 @@ def _checks_block(digest: Digest) -> list[str]:
         if now or before:
             lines.append("· " + T.VERDICT_ITEM.format(label=T.VERDICT_LABELS[verdict], count=now, previous=before))
     for verdict in sorted((set(c.by_verdict) | set(c.previous_by_verdict)) - set(T.VERDICT_ORDER)):
-        lines.append("· " + T.VERDICT_ITEM.format(label=verdict, count=c.by_verdict.get(verdict, 0), previous=c.previous_by_verdict.get(verdict, 0)))
+        now, before = c.by_verdict.get(verdict, 0), c.previous_by_verdict.get(verdict, 0)
+        lines.append("· " + T.VERDICT_ITEM.format(label=verdict, count=now, previous=before))
     if c.top_items:
         lines.append(T.TOP_ITEMS)
         lines += [
@@ -194,7 +207,7 @@ def blocks(digest: Digest, *, attachments: bool = False) -> list[str]:
         "\n".join(_satisfaction_block(digest)),
     ]
     if attachments:
-        parts.append(T.SEE_ATTACHMENTS)
+        parts.append(T.SEE_ATTACHMENTS if digest.has_chart else T.SEE_EXCEL_ONLY)
     return parts
 
 
@@ -284,6 +297,7 @@ def render_markdown(digest: Digest) -> str:
 
 __all__ = [
     "TELEGRAM_LIMIT",
+    "bad_week_text",
     "blocks",
     "empty_line",
     "fmt_avg",

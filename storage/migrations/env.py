@@ -1,12 +1,13 @@
 """Alembic environment of cadrebot.
 
 The URL comes, in this order, from: a connection passed in `config.attributes["connection"]`,
-`config.attributes["url"]`, the `sqlalchemy.url` option, or `bot.settings.Settings().database_url`.
+`config.attributes["url"]` (storage.migrate), the `sqlalchemy.url` option, or `-x url=...` on the alembic
+command line. There is no fallback to the environment: storage is handed its URL, it never looks for one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 
@@ -17,7 +18,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations stay frozen: render our TypeDecorator as the plain type it stores.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
@@ -35,8 +36,12 @@ def _configure(**kwargs: Any) -> None:
 
 
 def _url() -> str:
-    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
-    return database_url(url or None)
+    url = (config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+           or context.get_x_argument(as_dictionary=True).get("url"))
+    if not url:
+        raise SystemExit("No database URL: use `cadrebot db upgrade`, or pass one to alembic: "
+                         "alembic -c storage/alembic.ini -x url=sqlite:///data/cadrebot.db …")
+    return database_url(url)
 
 
 def run_migrations_offline() -> None:

@@ -111,7 +111,7 @@ class Bot:
 
     @property
     def services(self):
-        return self.app.bot_data["services"]
+        return self.app.bot_data.services
 
     @property
     def db(self):
@@ -136,7 +136,7 @@ class Bot:
                     await app.shutdown()
                 except RuntimeError:
                     pass
-            services = app.bot_data["services"]
+            services = app.bot_data.services
             services.db.dispose()
 
 

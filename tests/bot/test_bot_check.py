@@ -90,7 +90,8 @@ async def test_red_card_list_and_confirm(cadre, session_factory):
     assert card.status == "confirmed"
     await cadre.press("撤回 1")
     assert rows(session_factory, RedCard)[0].status == "withdrawn"
-    assert "已撤回" in cadre.last_message.text and cadre.last_message.buttons == []
+    assert "已撤回" in cadre.last_message.text and "撤销" in cadre.last_answer
+    assert cadre.last_message.button_labels == ["↩ 撤销撤回 1"]  # nothing else left to do with it, but undo
 
 
 async def test_department_typed_by_hand(cadre, session_factory, kb):
@@ -102,14 +103,14 @@ async def test_department_typed_by_hand(cadre, session_factory, kb):
     assert "已记为红牌候选" in cadre.last_message.text and "蓝天志愿者协会" in cadre.last_message.text
     [card] = rows(session_factory, RedCard)
     assert card.department == "蓝天志愿者协会"
-    # A known alias is saved under its canonical name, so it counts with the same department's cards.
+    # A known department is kept as typed; its canonical name is kept beside it, only for grouping.
     await cadre.send_text(FORBIDDEN)
     await cadre.press("记为红牌候选")
     await cadre.press("其他(手动输入)")
     await cadre.send_text("  县医保局 ")
-    canonical = kb.departments.canonical("县医保局")
-    assert f"已记为红牌候选：{canonical}" in cadre.last_message.text
-    assert {c.department for c in rows(session_factory, RedCard)} == {"蓝天志愿者协会", canonical}
+    assert "已记为红牌候选：县医保局" in cadre.last_message.text
+    cards = {c.department: c.department_key for c in rows(session_factory, RedCard)}
+    assert cards == {"蓝天志愿者协会": "蓝天志愿者协会", "县医保局": kb.departments.canonical("县医保局")}
     # The next text is a task again.
     await cadre.send_text(ASSIST)
     assert cadre.last_message.text.startswith("🤝")
@@ -133,9 +134,9 @@ async def test_a_long_text_while_typing_the_department_is_checked_as_a_new_task(
     await cadre.press("记为红牌候选")
     await cadre.press("其他(手动输入)")
     long_task = "派出所叫社区开个证明，证明张阿姨跟她儿子是母子关系，明天就要，还要盖章签字按手印"
-    replies = await cadre.send_text(long_task)
-    assert "已取消填写部门" in replies[0].text
-    assert replies[-1].text.startswith("🚫")
+    answer, note = await cadre.send_text(long_task)
+    assert answer.text.startswith("🚫") and "记为红牌候选" in answer.button_labels
+    assert "还在等部门名称" in note.text
     assert rows(session_factory, RedCard) == []
 
 
@@ -224,7 +225,7 @@ async def test_a_forged_candidate_index_changes_nothing(bot, cadre, kb, session_
     candidate_labels(kb, UNCLEAR, UNCLEAR_IDS)
     await cadre.send_text(UNCLEAR)
     check_id = rows(session_factory, CheckLog)[0].id
-    secret = bot.settings.secret
+    secret = bot.settings.secret.get_secret_value()
     await cadre.press_data(callbacks.sign(secret, cadre.user_id, "rc", check_id, "2"))  # B9 is no red card
     assert "在清单内" in cadre.last_answer
     await cadre.press_data(callbacks.sign(secret, cadre.user_id, "cc", check_id, 7))
@@ -278,7 +279,7 @@ async def test_another_users_buttons_change_nothing(bot, cadre, invite, session_
     assert rows(session_factory, CheckLog)[0].feedback is None
     # Even a correctly signed button for the other user cannot reach the cadre's check.
     check_id = rows(session_factory, CheckLog)[0].id
-    secret = bot.settings.secret
+    secret = bot.settings.secret.get_secret_value()
     await other.press_data(callbacks.sign(secret, CADRE2_ID, "rc", check_id, "t"), message=answer)
     assert other.last_answer == "这个按钮不是给您的。"
     await other.press_data(callbacks.sign(secret, CADRE2_ID, "fb", check_id, "u"), message=answer)
@@ -301,7 +302,7 @@ async def test_forged_or_malformed_buttons_get_a_short_note(cadre, session_facto
 
 
 async def test_signed_buttons_for_things_that_do_not_exist_are_stale(bot, cadre, session_factory):
-    secret = bot.settings.secret
+    secret = bot.settings.secret.get_secret_value()
     user = cadre.user_id
     await cadre.send_text(FORBIDDEN)
     for data, note in [
@@ -319,7 +320,7 @@ async def test_signed_buttons_for_things_that_do_not_exist_are_stale(bot, cadre,
 async def test_red_card_button_on_an_allowed_answer_is_refused(bot, cadre, session_factory):
     await cadre.send_text(ASSIST)
     check_id = rows(session_factory, CheckLog)[0].id
-    await cadre.press_data(callbacks.sign(bot.settings.secret, cadre.user_id, "rc", check_id, "t"))
+    await cadre.press_data(callbacks.sign(bot.settings.secret.get_secret_value(), cadre.user_id, "rc", check_id, "t"))
     assert "在清单内" in cadre.last_answer
     assert rows(session_factory, PendingAction) == []
 
@@ -365,7 +366,8 @@ async def test_another_villages_cadre_cannot_change_the_card(bot, cadre, invite,
     await other.press_data(data, message=listing)
     assert other.last_answer == "无法识别这个按钮。"
     card_id = rows(session_factory, RedCard)[0].id
-    await other.press_data(callbacks.sign(bot.settings.secret, CADRE2_ID, "rk", card_id, "c", 0), message=listing)
+    signed = callbacks.sign(bot.settings.secret.get_secret_value(), CADRE2_ID, "rk", card_id, "c", 0)
+    await other.press_data(signed, message=listing)
     assert other.last_answer == "您无权更改这条红牌候选。"
     assert rows(session_factory, RedCard)[0].status == "candidate"
 
@@ -434,7 +436,7 @@ async def test_bureau_checks_without_red_card_button_and_is_refused_if_forged(bo
     assert answer.text.startswith("⛔") and "/register" not in answer.text
     assert answer.button_labels == ["👍", "👎"]
     check_id = rows(session_factory, CheckLog)[0].id
-    await bureau.press_data(callbacks.sign(bot.settings.secret, bureau.user_id, "rc", check_id, "t"))
+    await bureau.press_data(callbacks.sign(bot.settings.secret.get_secret_value(), bureau.user_id, "rc", check_id, "t"))
     assert "只有村(社区)干部" in bureau.last_answer
     assert rows(session_factory, PendingAction) == []
 

@@ -8,13 +8,13 @@ import io
 import logging
 import sqlite3
 from datetime import timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import update
 from telegram.ext import AIORateLimiter
 
 from bot.app import PURGE_JOB, _post_init, build_application, protect_logs, purge_expired_pending
 from bot.ratelimit import RateLimiter
+from bot.router import CadreContext
 from storage.db import Database
 from storage.models import CheckLog, PendingAction, RedCard, utcnow
 from tests.bot.conftest import CADRE_ID, RESIDENT_ID, TOKEN
@@ -157,7 +157,7 @@ async def test_unsaved_checks_survive_a_restart(bot, cadre, session_factory, pla
     bot.apps[-1] = (app, None)
     new_app = await bot.start(transport=bot.transport)
     await _post_init(new_app)  # start-up reads the file back
-    new_services = new_app.bot_data["services"]
+    new_services = new_app.bot_data.services
     assert len(new_services.outbox) == 1
     new_services.outbox.flush(new_services.db)
     assert [e.text for e in rows(session_factory, CheckLog)] == [ASSIST, FORBIDDEN]
@@ -217,7 +217,7 @@ async def test_expired_pending_steps_are_purged_by_the_daily_job(bot, cadre, ses
         s.execute(update(PendingAction).where(PendingAction.id == abandoned.id)
                   .values(expires_at=utcnow() - timedelta(minutes=1)))
         s.commit()
-    job_context = SimpleNamespace(bot_data=bot.app.bot_data, application=bot.app)
+    job_context = CadreContext(bot.app)
     await purge_expired_pending(job_context)
     [running] = rows(session_factory, PendingAction)
     assert running.id != abandoned.id
@@ -274,7 +274,7 @@ async def test_telegram_429_is_honoured_by_the_default_rate_limiter(bot, places,
         assert [c.ok for c in sends] == [False, True]
         assert sends[1].at - sends[0].at >= 1.0
         assert user.last_message.text.startswith("🤝")
-    app.bot_data["services"].db.dispose()
+    app.bot_data.services.db.dispose()
 
 
 # ---------------------------------------------------------------------------------------------- failures
@@ -312,7 +312,7 @@ async def test_a_failure_on_a_very_long_message_still_fits(bot, cadre):
 
 
 async def test_the_command_menu_is_set_and_a_refusal_is_survived(bot, caplog):
-    bot.app.bot_data["set_commands"] = True
+    bot.app.bot_data.set_commands = True
     await _post_init(bot.app)
     commands = [c["command"] for c in bot.transport.commands]
     assert commands[:3] == ["start", "help", "register"] and "redcards" in commands

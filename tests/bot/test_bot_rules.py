@@ -248,4 +248,5 @@ def test_settings_never_show_the_token_the_secret_or_the_password():
     shown = repr(settings)
     assert "pw-9x" not in shown and "TOKEN-x" not in shown and "s3cret-x" not in shown
     # The URL as every other message shows it (storage.db.redacted_url, e.g. `cadrebot db upgrade`).
-    assert "database_url=postgresql+psycopg://cadre:***@db.example:5432/cadrebot" in shown
+    assert "database_url='postgresql+psycopg://cadre:***@db.example:5432/cadrebot'" in shown
+    assert str(settings) != repr(settings) and "pw-9x" not in str(settings) and "TOKEN-x" not in str(settings)

@@ -10,13 +10,22 @@ from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from bot.digest import MIN_RESPONSES, Week, build_digest, render_csv, render_markdown, render_text, render_xlsx, resolve_scope
+from bot.digest import (
+    MIN_RESPONSES,
+    Week,
+    build_digest,
+    render_csv_table,
+    render_markdown,
+    render_text,
+    render_xlsx,
+    resolve_scope,
+)
 from bot.digest.chart import CURRENT_COLOR, PREVIOUS_COLOR, build_figure
 from bot.digest.model import Score, VillageRow
 from bot.digest.tables import average
-from texts import digest as T
 from tests.digest.test_digest_exports import read_csv, read_xlsx
 from tests.digest.world import NOW, WEEK, sql
+from texts import digest as T
 
 PERIOD = "2026-11"
 
@@ -80,7 +89,7 @@ def test_village_aspect_with_few_answers_shows_insufficient_in_xlsx_csv_and_mark
         header, rows = tables[T.SHEET_VILLAGES][T.TABLE_VILLAGES]
         col = {name: i for i, name in enumerate(header)}
         by_code = {row[0]: row for row in rows}
-        csv_header, csv_rows = read_csv(render_csv(digest))[T.CSV_SECTION.format(sheet=T.SHEET_VILLAGES, table=T.TABLE_VILLAGES)]
+        csv_header, csv_rows = read_csv(render_csv_table(digest, "villages"))
         csv_by_code = {row[0]: row for row in csv_rows}
         md_rows = {
             cells[0]: cells
@@ -88,7 +97,7 @@ def test_village_aspect_with_few_answers_shows_insufficient_in_xlsx_csv_and_mark
             if line.startswith("| ")
             for cells in [[c.strip() for c in line.strip("|").split(" | ")]]
         }
-        for _, village, aspect, n, avg in (x for x in thin if x[0] == town):
+        for _, village, aspect, n, _avg in (x for x in thin if x[0] == town):
             label = _label(digest, aspect)
             row, csv_row, md_row = by_code[village], csv_by_code[village], md_rows[village]
             assert row[col[label]] == T.INSUFFICIENT, (village, aspect, n, row)
@@ -173,7 +182,7 @@ def test_previous_period_aspect_with_few_answers_hides_its_average_and_the_chang
     ]
     drawn = [a for a in digest.satisfaction.aspects if a.current.n]
     assert len(previous_bars) == sum(1 for a in drawn if a.previous.n >= MIN_RESPONSES) > 0
-    for (town, aspect), (n, avg) in thin.items():
+    for (town, aspect), (n, _avg) in thin.items():
         if town != "T2":
             continue
         _, label, _, _, before, n_before, change = aspects[aspect]

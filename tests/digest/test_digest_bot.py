@@ -15,7 +15,6 @@ from openpyxl import load_workbook
 from PIL import Image
 
 import handlers.digest as H
-from texts import digest as T
 from storage import digests as store
 from storage.db import Database
 from tests.chat import Chat
@@ -32,6 +31,7 @@ from tests.digest.world import (
     sql_one,
 )
 from tests.telegram_transport import RecordingRequest
+from texts import digest as T
 
 TOKEN = "123456:DIGEST-test"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -118,9 +118,7 @@ async def test_bureau_member_subscribes_and_unsubscribes(digest_world, start_bot
 
 
 async def test_subscription_reply_follows_the_configured_schedule(empty_world, start_bot, db_settings):
-    from dataclasses import replace
-
-    app = await start_bot(settings=replace(db_settings, digest_weekday=4, digest_time="17:00"))
+    app = await start_bot(settings=db_settings.replace(digest_weekday=4, digest_time="17:00"))
     bureau = chat(app, BUREAU_T2)
     await bureau.send_command("subscribe")
     assert bureau.last_message.text == T.SUBSCRIBED.format(scope="清河街道", weekday="周五", time="17:00")
@@ -195,6 +193,23 @@ async def test_digest_for_a_past_week_sends_text_excel_and_chart(digest_world, s
     assert name.endswith(".png") and Image.open(io.BytesIO(data)).size == (1200, 1500)
 
 
+async def test_residents_comments_reach_the_bureau_without_names_or_numbers(digest_world, start_bot):
+    """A resident of 清河街道 wrote 我叫李建国，住幸福路88号3栋201室, a cadre of 示范镇 checked 王大爷让社区开居住证明，
+    电话13912345678: the bureau members read both, in the message and in the Excel file, with markers instead."""
+    app = await start_bot()
+    for user_id, line in (
+        (BUREAU_T2, f"我叫{T.MASK_NAME}，住幸福路{T.MASK_ADDRESS}，希望多组织活动"),
+        (BUREAU_T1, f"{T.MASK_NAME}大爷让社区开居住证明，电话{T.MASK_PHONE}"),
+    ):
+        new = await chat(app, user_id).send_command("digest", WEEK)
+        text = "\n".join(m.text for m in new if m.kind == "text")
+        cells = "\n".join(str(c) for rows in _open_xlsx(new[-2]).values() for row in rows for c in row if c)
+        for shown in (text, cells):
+            assert line in shown
+            for gone in ("李建国", "88号", "201室", "王大爷", "13912345678", "13812345678", "320582199001011234"):
+                assert gone not in shown, gone
+
+
 async def test_most_asked_items_are_named_with_their_titles(digest_world, start_bot, session):
     """A bureau member reads "A1 宣传宪法法律和国家政策 N 次", not a bare "A1 N 次": the handler passes the titles
     of the bot's own knowledge base (the real one here, as in production)."""
@@ -232,13 +247,46 @@ async def test_digest_without_a_week_is_the_current_week_so_far(digest_world, st
     assert "2026-W47（11月16日—11月22日）（本周截至 11月19日 10:05）" in new[0].text
 
 
-@pytest.mark.parametrize("arg", ["2026W47", "下周", "2026-W54", "47"])
-async def test_bad_week_format_gets_a_clear_reply(empty_world, start_bot, arg):
+@pytest.mark.parametrize("arg", ["上周", "11月18日", "11.18", "2026-11-18", "2026-W47", "2026w47"])
+async def test_the_week_can_be_asked_for_as_people_write_it(digest_world, start_bot, arg):
+    app = await start_bot()  # the clock stands on Tuesday of W48
+    new = await chat(app, BUREAU_T1).send_command("digest", arg)
+    assert new[0].text.splitlines()[1] == "2026-W47（11月16日—11月22日）"
+    assert [m.kind for m in new][-2:] == ["document", "photo"]
+
+
+async def test_this_week_and_the_week_before_last(empty_world, start_bot):
     app = await start_bot()
     bureau = chat(app, BUREAU_T1)
-    new = await bureau.send_command("digest", arg)
+    new = await bureau.send_command("digest", "本周")
+    assert new[-1].text == T.EMPTY_WEEK.format(scope="示范镇", week="2026-W48", first="11月23日", last="11月29日")
+    new = await bureau.send_command("digest", "上上周")
+    assert new[-1].text == T.EMPTY_WEEK.format(scope="示范镇", week="2026-W46", first="11月9日", last="11月15日")
+
+
+@pytest.mark.parametrize("arg", ["下下周", "47", "周报"])
+async def test_a_week_that_cannot_be_read_gets_the_forms_it_may_take(empty_world, start_bot, arg):
+    app = await start_bot()
+    new = await chat(app, BUREAU_T1).send_command("digest", arg)
     assert [m.text for m in new] == [T.BAD_WEEK.format(text=arg)]
-    assert "2026-W47" in new[0].text  # the reply shows the right form
+    assert "上周" in new[0].text and "2026-W47" in new[0].text  # the reply shows the forms
+
+
+@pytest.mark.parametrize(
+    "arg, reply",
+    [
+        ("2026-W54", "2026年没有第54周：2026年只有 53 周（2026-W01 到 2026-W53）。"),
+        ("2025-W53", "2025年没有第53周：2025年只有 52 周（2025-W01 到 2025-W52）。"),
+        ("2026-W00", "2026年没有第0周：2026年只有 53 周（2026-W01 到 2026-W53）。"),
+        ("2026-02-30", "2026年没有2月30日这一天，请检查日期。"),
+        ("2月30日", "2026年没有2月30日这一天，请检查日期。"),
+    ],
+)
+async def test_a_week_or_day_that_does_not_exist_is_called_so(empty_world, start_bot, arg, reply):
+    app = await start_bot()
+    new = await chat(app, BUREAU_T1).send_command("digest", arg)
+    assert [m.text for m in new] == [reply]
+    assert "格式" not in reply and "看不懂" not in reply
 
 
 async def test_a_future_week_is_refused(empty_world, start_bot):
@@ -246,6 +294,8 @@ async def test_a_future_week_is_refused(empty_world, start_bot):
     bureau = chat(app, BUREAU_T1)
     new = await bureau.send_command("digest", "2026-W50")
     assert [m.text for m in new] == [T.FUTURE_WEEK.format(week="2026-W50")]
+    new = await bureau.send_command("digest", "下周")
+    assert [m.text for m in new] == [T.FUTURE_WEEK.format(week="2026-W49")]
 
 
 async def test_digest_of_an_empty_week_is_one_line_without_attachments(empty_world, start_bot):
@@ -255,6 +305,20 @@ async def test_digest_of_an_empty_week_is_one_line_without_attachments(empty_wor
     assert [(m.kind, m.text) for m in new] == [
         ("text", T.EMPTY_WEEK.format(scope="示范镇", week=WEEK, first="11月16日", last="11月22日"))
     ]
+
+
+async def test_a_week_with_nothing_to_draw_comes_without_a_chart(empty_world, start_bot, session):
+    """Only a check this week: the text and the Excel report, but no blank picture."""
+    from storage.checklog import log_check
+
+    log_check(session, text="街道让我们收医保的钱", verdict="restricted", village_id=empty_world.villages["V1"],
+              now=local(2026, 11, 18, 10))
+    session.commit()
+    app = await start_bot()
+    new = await chat(app, BUREAU_T1).send_command("digest", WEEK)
+    assert [m.kind for m in new][-1] == "document" and "photo" not in [m.kind for m in new]
+    text = "\n".join(m.text for m in new if m.kind == "text")
+    assert "本周 1 次" in text and text.endswith(T.SEE_EXCEL_ONLY)
 
 
 # ---------------------------------------------------------------------------------------------- the weekly send
@@ -357,9 +421,7 @@ async def test_jobs_are_scheduled_and_the_catch_up_sends_missed_weeks(digest_wor
 
 
 async def test_the_weekly_job_follows_the_configured_day_and_time(empty_world, start_bot, db_settings):
-    from dataclasses import replace
-
-    app = await start_bot(job_queue=True, settings=replace(db_settings, digest_weekday=4, digest_time="17:45"))
+    app = await start_bot(job_queue=True, settings=db_settings.replace(digest_weekday=4, digest_time="17:45"))
     trigger = str(app.job_queue.get_jobs_by_name(H.WEEKLY_JOB)[0].job.trigger)
     assert "day_of_week='fri'" in trigger and "hour='17'" in trigger and "minute='45'" in trigger
     assert time(17, 45) == H.parse_time("17:45")

@@ -13,6 +13,7 @@ from storage import digests as store
 from storage.db import Database
 from tests.digest.world import NOW, local, sql, sql_one
 
+
 def _scope(world, code="T1"):
     return Scope("town", {"T1": "示范镇", "T2": "清河街道"}[code], world.towns[code], code)
 

@@ -1,11 +1,13 @@
-"""The XLSX report opens and its sheets hold the same numbers as the text; the CSV is UTF-8 with a BOM and holds
-the same tables; Markdown has them all; Telegram texts stay within 4096 characters; an empty week is one line;
-n < 5 shows 样本不足."""
+"""The XLSX report opens and its sheets hold the same numbers as the text; the CSV export is one file per table
+(UTF-8 with a BOM, one header row, rectangular: what Excel and pandas.read_csv load) with the same tables;
+Markdown has them all; Telegram texts stay within 4096 characters; an empty week is one line; n < 5 shows 样本不足."""
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
+
 import pytest
 from openpyxl import load_workbook
 
@@ -13,16 +15,18 @@ from bot.digest import (
     MIN_RESPONSES,
     Week,
     build_digest,
-    render_csv,
+    render_csv_table,
+    render_csv_zip,
     render_markdown,
     render_messages,
     render_text,
     render_xlsx,
     resolve_scope,
 )
+from bot.digest.tables import TABLE_KEYS
 from bot.digest.text import TELEGRAM_LIMIT, split_messages
-from texts import digest as T
 from tests.digest.world import NOW, WEEK, local
+from texts import digest as T
 
 Tables = dict[str, dict[str, tuple[tuple, list[tuple]]]]
 
@@ -50,23 +54,21 @@ def read_xlsx(data: bytes) -> tuple[list[str], Tables]:
     return workbook.sheetnames, tables
 
 
-def read_csv(data: bytes) -> dict[str, tuple[tuple, list[tuple]]]:
+def read_csv(data: bytes) -> tuple[tuple, list[tuple]]:
+    """One CSV file as a spreadsheet program reads it: UTF-8 with a BOM, one header row, every row as wide as the
+    header (what pandas.read_csv needs to load it as a table)."""
     assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    tables: dict[str, tuple[tuple, list[tuple]]] = {}
-    i = 0
-    while i < len(rows):
-        if not rows[i]:
-            i += 1
-            continue
-        title, header = rows[i][0], tuple(rows[i + 1])
-        body = []
-        i += 2
-        while i < len(rows) and rows[i]:
-            body.append(tuple(rows[i]))
-            i += 1
-        tables[title] = (header, body)
-    return tables
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    header, body = tuple(rows[0]), [tuple(r) for r in rows[1:]]
+    assert header and all(header), header
+    assert all(len(r) == len(header) for r in body), [r for r in body if len(r) != len(header)]
+    return header, body
+
+
+def read_csv_zip(data: bytes) -> dict[str, tuple[tuple, list[tuple]]]:
+    """The zip of `--format csv`: {file name: (header, rows)}."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: read_csv(archive.read(name)) for name in archive.namelist()}
 
 
 def _norm(cell):
@@ -122,7 +124,7 @@ def test_xlsx_villages_sheet_matches_the_text(digest):
     assert [row[0] for row in rows] == [v.code for v in digest.satisfaction.villages]
     text = render_text(digest)
     col = {name: i for i, name in enumerate(header)}
-    for row, v in zip(rows, digest.satisfaction.villages):
+    for row, v in zip(rows, digest.satisfaction.villages, strict=True):
         assert row[col["本周任务检查"]] == v.checks
         assert row[col["本周红牌候选上报"]] == v.red_card_reports
         assert row[col["本期问卷数"]] == v.responses
@@ -157,7 +159,7 @@ def test_xlsx_red_cards_and_aspects_match_the_text(digest):
 
     header, aspects = tables["满意度分项"][T.TABLE_ASPECTS]
     assert header == T.ASPECTS_HEADER
-    for code, label, now, n, before, n_before, change in aspects:
+    for _code, label, now, n, _before, _n_before, change in aspects:
         if n:
             sign = "持平" if change == 0 else (f"↑{change:.2f}" if change > 0 else f"↓{-change:.2f}")
             assert f"{label} {now:.2f}（n={n}，{sign}）" in text
@@ -173,16 +175,31 @@ def test_xlsx_comments_sheet_matches_the_text(digest):
         assert f"“{comment}”（{village}，{month}月{dd}日）" in text
 
 
-def test_csv_has_a_bom_and_the_same_tables_as_the_xlsx(digest):
-    data = render_csv(digest)
-    assert data[:3] == b"\xef\xbb\xbf"
-    tables = read_csv(data)
+def test_csv_is_a_zip_of_one_file_per_table_holding_the_xlsx_tables(digest):
+    files = read_csv_zip(render_csv_zip(digest))
+    assert list(files) == [f"{key}.csv" for key in TABLE_KEYS]
     _, xlsx = read_xlsx(render_xlsx(digest))
-    for sheet, found in xlsx.items():
-        for title, (header, rows) in found.items():
-            header_csv, rows_csv = tables[T.CSV_SECTION.format(sheet=sheet, table=title)]
-            assert header_csv[: len(header)] == header
-            assert [tuple(map(_norm, r[: len(header)])) for r in rows_csv] == [tuple(map(_norm, r)) for r in rows]
+    in_xlsx = [(header, rows) for found in xlsx.values() for header, rows in found.values()]
+    assert len(in_xlsx) == len(files)
+    for (header, rows), (header_csv, rows_csv) in zip(in_xlsx, files.values(), strict=True):
+        assert header_csv == header
+        assert [tuple(map(_norm, r)) for r in rows_csv] == [tuple(map(_norm, r)) for r in rows]
+
+
+@pytest.mark.parametrize("key", TABLE_KEYS)
+def test_one_table_as_csv_is_the_same_file_as_in_the_zip(digest, key):
+    data = render_csv_table(digest, key)
+    with zipfile.ZipFile(io.BytesIO(render_csv_zip(digest))) as archive:
+        assert archive.read(f"{key}.csv") == data
+    header, rows = read_csv(data)
+    if key == "villages":
+        assert header[:2] == ("村社区代码", "村社区")
+        assert [row[0] for row in rows] == [v.code for v in digest.satisfaction.villages]
+
+
+def test_an_unknown_table_is_refused(digest):
+    with pytest.raises(KeyError):
+        render_csv_table(digest, "nope")
 
 
 def test_markdown_has_every_table(digest):

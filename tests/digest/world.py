@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from storage.surveys import ensure_period, period_spec, submit_response
 SH = ZoneInfo("Asia/Shanghai")
 WEEK = "2026-W47"  # Monday 2026-11-16 to Sunday 2026-11-22, Asia/Shanghai
 # When the tests look at W47: Tuesday of the following week, 10:00 local.
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=SH).astimezone(timezone.utc)
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=SH).astimezone(UTC)
 
 BUREAU_T1 = 8_100_000_001
 BUREAU_T2 = 8_100_000_002
@@ -72,7 +72,7 @@ ASPECTS = ("service", "vulnerable", "culture", "stability", "environment", "demo
 
 def local(y: int, m: int, d: int, hh: int = 12, mm: int = 0, ss: int = 0) -> datetime:
     """A local Asia/Shanghai wall time as an aware UTC datetime."""
-    return datetime(y, m, d, hh, mm, ss, tzinfo=SH).astimezone(timezone.utc)
+    return datetime(y, m, d, hh, mm, ss, tzinfo=SH).astimezone(UTC)
 
 
 @dataclass
@@ -176,7 +176,10 @@ def populate(session, villages: dict[str, int], members: dict[str, Any], seed: i
     # --- surveys: 2026-10 and 2026-11
     november = ensure_period(session, period_spec(date(2026, 11, 15)))
     october = ensure_period(session, period_spec(date(2026, 10, 15)))
-    for period, counts, first, days in ((november, RESPONSES_NOW, date(2026, 11, 1), 30), (october, RESPONSES_BEFORE, date(2026, 10, 1), 31)):
+    for period, counts, first, days in (
+        (november, RESPONSES_NOW, date(2026, 11, 1), 30),
+        (october, RESPONSES_BEFORE, date(2026, 10, 1), 31),
+    ):
         for code, count in counts.items():
             for i in range(count):
                 answers = {a: (None if rng.random() < 0.15 else rng.randint(1, 5)) for a in ASPECTS}
@@ -208,7 +211,7 @@ def populate(session, villages: dict[str, int], members: dict[str, Any], seed: i
 
 def bind_time(session, moment: datetime) -> Any:
     """A UTC instant in the form the database stores check/event timestamps (SQLite: naive UTC text)."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     if session.get_bind().dialect.name == "sqlite":
         return moment.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return moment

@@ -1,10 +1,10 @@
 """Fixtures of the end-to-end tests: telegram-test-api (npm, pinned to 4.2.1 in package.json) as a real HTTP
 server, the production Application polling it, and users driving its client API.
 
-    emulator       session scope: `node server.js` on a free 127.0.0.1 port, waited for until it answers getMe,
-                   stopped afterwards (terminate, by its own process id). Needs `make e2e-deps`
-                   (cd tests/e2e && npm ci). Missing node or node_modules: skipped locally with the reason,
-                   FAILS under CI=true.
+    emulator       session scope: `node server.js` on a free 127.0.0.1 port, waited for until it says READY on
+                   that port and answers getMe (one per test worker), stopped afterwards (terminate, by its own
+                   process id). Needs `make e2e-deps` (cd tests/e2e && npm ci). Missing node or node_modules:
+                   skipped locally with the reason, FAILS under CI=true.
     knowledge_base session scope: the real knowledge base, loaded once.
     e2e_bot        a fresh database (sqlite / postgres, from `db_url`) with a demo town, and the bot built by
                    `build_application(settings, request=..., get_updates_request=..., base_url=<emulator>)`,
@@ -76,11 +76,14 @@ def _start_emulator(node: str, log: Path) -> Emulator:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"telegram-test-api exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/bot0:probe/getMe", timeout=1.0).status_code == 200:
-                return Emulator(url, port, process, log)
-        except httpx.HTTPError:
-            pass
+        # Our own process must say it listens: a port can be taken between choosing and binding it, even by
+        # another test worker's emulator, which would answer the probe just as well.
+        if f"READY {port}" in log.read_text(errors="replace"):
+            try:
+                if httpx.get(f"{url}/bot0:probe/getMe", timeout=1.0).status_code == 200:
+                    return Emulator(url, port, process, log)
+            except httpx.HTTPError:
+                pass
         time.sleep(0.1)
     _stop(process)
     raise RuntimeError(f"telegram-test-api did not answer within {START_TIMEOUT} s:\n{log.read_text()[-2000:]}")
@@ -158,13 +161,11 @@ def _seed(session_factory) -> dict[str, int]:
 
 @pytest.fixture
 async def e2e_bot(emulator, knowledge_base, engine, session_factory, db_settings):
-    from dataclasses import replace
-
     from bot.app import build_application
 
     village_ids = _seed(session_factory)
     token = f"{uuid.uuid4().int % 10**10}:E2E{uuid.uuid4().hex[:12]}"  # the emulator keeps messages per token
-    settings = replace(db_settings, bot_token=token, api_base_url=emulator.url)
+    settings = db_settings.replace(bot_token=token, api_base_url=emulator.url)
     request = EmulatorRequest(connection_pool_size=8)
     updates_request = EmulatorRequest()
     app = build_application(settings, request=request, get_updates_request=updates_request,

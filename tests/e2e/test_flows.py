@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from texts import survey as T
 from storage.members import issue_invite
 from storage.models import Member, RedCard, SurveyResponse
+from texts import survey as T
 
 pytestmark = pytest.mark.e2e
 

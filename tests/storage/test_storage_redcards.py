@@ -3,7 +3,7 @@ permission-checked and recorded on a timeline."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -72,8 +72,8 @@ def test_department_is_required(session, world):
 
 def test_period_is_the_evaluation_year_in_shanghai_time():
     # 2026-12-31 16:00 UTC is already 2027-01-01 00:00 in Shanghai.
-    assert evaluation_period(datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc)) == "2026"
-    assert evaluation_period(datetime(2026, 12, 31, 16, 0, 0, tzinfo=timezone.utc)) == "2027"
+    assert evaluation_period(datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC)) == "2026"
+    assert evaluation_period(datetime(2026, 12, 31, 16, 0, 0, tzinfo=UTC)) == "2027"
 
 
 def test_concurrent_record_or_increment_yields_one_row_with_count_two(session, world, overlap):
@@ -110,7 +110,7 @@ def test_many_concurrent_reports_are_all_counted(session, world, stampede):
 
 
 def test_listing_is_per_village_paginated_newest_first(session, world):
-    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 1, tzinfo=UTC)
     for i in range(7):
         _record(session, world, item_id=f"C{i}", now=start + timedelta(days=i))
     _record(session, world, village="V2", member="cadre2", item_id="C1")

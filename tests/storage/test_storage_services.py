@@ -4,7 +4,7 @@ timestamps, and the database-down error."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -41,7 +41,7 @@ def test_a_check_is_logged_with_an_aware_utc_time_and_rated_by_its_cadre(session
     session.expunge_all()
     stored = session.get(CheckLog, entry.id)
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
-    assert abs(stored.created_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(stored.created_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert set_feedback(session, entry.id, -1, member_id=cadre.id).feedback == -1
     assert set_feedback(session, entry.id, 1, member_id=cadre.id).feedback == 1
     with pytest.raises(NotPermitted):
@@ -67,7 +67,7 @@ def test_times_from_other_zones_are_stored_as_the_same_instant(session, world):
     session.commit()
     session.expunge_all()
     stored = session.get(CheckLog, entry.id)
-    assert stored.created_at == datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc)
+    assert stored.created_at == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
     start, end = week_bounds_utc("2026-W48")
     assert start == stored.created_at
     in_week = session.query(CheckLog).filter(CheckLog.created_at >= start, CheckLog.created_at < end).count()
@@ -76,8 +76,8 @@ def test_times_from_other_zones_are_stored_as_the_same_instant(session, world):
 
 
 def test_iso_weeks_turn_at_shanghai_midnight():
-    sunday_2359 = datetime(2026, 11, 22, 15, 59, tzinfo=timezone.utc)  # Sun 23:59 Shanghai
-    monday_0000 = datetime(2026, 11, 22, 16, 0, tzinfo=timezone.utc)  # Mon 00:00 Shanghai
+    sunday_2359 = datetime(2026, 11, 22, 15, 59, tzinfo=UTC)  # Sun 23:59 Shanghai
+    monday_0000 = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)  # Mon 00:00 Shanghai
     assert iso_week_of(sunday_2359) == "2026-W47"
     assert iso_week_of(monday_0000) == "2026-W48"
 
@@ -156,7 +156,7 @@ def test_pending_action_survives_a_restart_and_is_taken_once(session_factory, wo
 
 def test_pending_actions_expire_and_cancel(session, world):
     cadre = world.members["cadre1"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = create_pending(session, kind="k", member_id=cadre.id, ttl=timedelta(minutes=5), now=now - timedelta(hours=1))
     assert get_pending(session, old.id, member_id=cadre.id) is None
     assert purge_expired(session) == 1

@@ -1,18 +1,20 @@
 """Surveys: periods turn at Asia/Shanghai midnight, one response per key enforced by the database,
-replace on request, drafts resume, and no Telegram ID or timestamp anywhere near the answers."""
+replace on request, drafts resume (as pending steps that expire a week after their last change), and no
+Telegram ID or timestamp anywhere near the answers."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import BigInteger, Date, DateTime, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from storage.errors import AlreadyResponded, InvalidInput
-from storage.models import SurveyAnswer, SurveyDraft, SurveyResponse, utcnow
+from storage.models import PendingAction, SurveyAnswer, SurveyResponse, utcnow
 from storage.surveys import (
     DEFAULT_ASPECTS,
+    DRAFT_KIND,
     configured_aspects,
     current_period,
     delete_draft,
@@ -29,12 +31,12 @@ from storage.surveys import (
 
 SECRET = "test-secret"
 TG_ID = 987654321987
-SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_drafts", "survey_periods")
+SURVEY_TABLES = ("survey_responses", "survey_answers", "survey_periods")
 ALL_FIVE = {a.code: 5 for a in DEFAULT_ASPECTS}
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------------------------- periods
@@ -154,7 +156,8 @@ def test_a_second_submit_is_refused_unless_replacing(session, ctx):
 
 def test_the_database_itself_enforces_one_response_per_key(session, ctx):
     for _ in range(2):
-        session.add(SurveyResponse(respondent_key=ctx["key"], village_id=ctx["village_id"], period_id=ctx["period_id"], day=date(2026, 11, 1)))
+        session.add(SurveyResponse(respondent_key=ctx["key"], village_id=ctx["village_id"], period_id=ctx["period_id"],
+                                   day=date(2026, 11, 1)))
     with pytest.raises(IntegrityError):
         session.flush()
 
@@ -185,6 +188,10 @@ def test_concurrent_submits_with_one_key_only_one_is_stored(session, ctx, overla
 # ---------------------------------------------------------------------------------------------- drafts
 
 
+def drafts_stored(session) -> list[PendingAction]:
+    return session.query(PendingAction).filter_by(kind=DRAFT_KIND).all()
+
+
 def test_a_draft_resumes_by_owner_and_is_deleted_on_submit(session, ctx):
     owner = owner_key(SECRET, TG_ID)
     save_draft(session, respondent_key=ctx["key"], owner_key=owner, village_id=ctx["village_id"],
@@ -194,16 +201,17 @@ def test_a_draft_resumes_by_owner_and_is_deleted_on_submit(session, ctx):
     draft = load_draft(session, owner_key=owner)
     assert draft is not None
     assert (draft.step, draft.stage, draft.answers) == (2, "aspects", {"service": 4, "vulnerable": None})
-    assert draft.village.code == "V1"
+    assert (draft.village_id, draft.period_id, draft.respondent_key) == (ctx["village_id"], ctx["period_id"], ctx["key"])
     save_draft(session, respondent_key=ctx["key"], owner_key=owner, village_id=ctx["village_id"],
                period_id=ctx["period_id"], stage="comment", step=8, answers=dict(ALL_FIVE), comment="草稿")
     session.commit()
-    assert load_draft(session, respondent_key=ctx["key"]).stage == "comment"
-    assert session.query(SurveyDraft).count() == 1
+    assert load_draft(session, owner_key=owner).stage == "comment"
+    assert len(drafts_stored(session)) == 1
     submit_response(session, respondent_key=ctx["key"], village_id=ctx["village_id"], period_id=ctx["period_id"],
-                    answers=ALL_FIVE)
+                    answers=ALL_FIVE, owner_key=owner)
     session.commit()
     assert load_draft(session, owner_key=owner) is None
+    assert drafts_stored(session) == []
 
 
 def test_one_draft_per_person_cancel_and_staleness(session, ctx, world):
@@ -212,11 +220,31 @@ def test_one_draft_per_person_cancel_and_staleness(session, ctx, world):
     other_key = respondent_key(SECRET, TG_ID, "V2", "2026-11")
     save_draft(session, respondent_key=other_key, owner_key=owner, village_id=world.villages["V2"].id, period_id=ctx["period_id"])
     session.commit()
-    assert session.query(SurveyDraft).count() == 1
+    assert len(drafts_stored(session)) == 1
     assert load_draft(session, owner_key=owner).respondent_key == other_key
-    assert load_draft(session, owner_key=owner, now=utcnow() + timedelta(days=8)) is None
+    assert load_draft(session, owner_key=owner, now=utcnow() + timedelta(days=6)) is not None
+    assert load_draft(session, owner_key=owner, now=utcnow() + timedelta(days=8)) is None, "a week untouched: gone"
     assert delete_draft(session, owner_key=owner) is True
     assert delete_draft(session, owner_key=owner) is False
+
+
+def test_every_save_pushes_the_expiry_and_the_pending_purge_deletes_abandoned_drafts(session, ctx):
+    from storage.pending import purge_expired
+
+    week_ago = utcnow() - timedelta(days=8)
+    walked_away, still_going = owner_key(SECRET, TG_ID), owner_key(SECRET, TG_ID + 1)
+    save_draft(session, respondent_key=ctx["key"], owner_key=walked_away, village_id=ctx["village_id"],
+               period_id=ctx["period_id"], answers={"service": 2}, now=week_ago)
+    save_draft(session, respondent_key=respondent_key(SECRET, TG_ID + 1, "V1", "2026-11"), owner_key=still_going,
+               village_id=ctx["village_id"], period_id=ctx["period_id"], answers={"service": 5}, now=week_ago)
+    save_draft(session, respondent_key=respondent_key(SECRET, TG_ID + 1, "V1", "2026-11"), owner_key=still_going,
+               village_id=ctx["village_id"], period_id=ctx["period_id"], answers={"service": 5, "culture": 4})
+    session.commit()
+    assert load_draft(session, owner_key=walked_away) is None
+    assert purge_expired(session) == 1
+    session.commit()
+    assert [d.owner_key for d in drafts_stored(session)] == [still_going]
+    assert load_draft(session, owner_key=still_going).answers == {"service": 5, "culture": 4}
 
 
 # ---------------------------------------------------------------------------------------------- anonymity
@@ -238,6 +266,15 @@ def test_no_survey_column_can_hold_a_telegram_id_or_a_timestamp(engine):
         assert all(fk["referred_table"] != "members" for fk in inspector.get_foreign_keys(table))
 
 
+def test_a_draft_is_a_pending_step_with_no_member_and_no_chat(session, ctx):
+    owner = owner_key(SECRET, TG_ID)
+    save_draft(session, respondent_key=ctx["key"], owner_key=owner, village_id=ctx["village_id"],
+               period_id=ctx["period_id"], answers={"service": 3})
+    session.commit()
+    [row] = drafts_stored(session)
+    assert (row.member_id, row.chat_id, row.owner_key) == (None, None, owner)
+
+
 def test_stored_survey_rows_do_not_contain_the_telegram_id(session, ctx, engine):
     owner = owner_key(SECRET, TG_ID)
     save_draft(session, respondent_key=respondent_key(SECRET, TG_ID, "V2", "2026-11"), owner_key=owner,
@@ -251,6 +288,8 @@ def test_stored_survey_rows_do_not_contain_the_telegram_id(session, ctx, engine)
         for table in SURVEY_TABLES:
             for row in connection.execute(text(f"SELECT * FROM {table}")):
                 dump.extend(str(value) for value in row)
+        for row in connection.execute(text("SELECT * FROM pending_actions WHERE kind = :kind"), {"kind": DRAFT_KIND}):
+            dump.extend(str(value) for value in row)
     assert dump, "nothing stored?"
     blob = "\n".join(dump)
     assert str(TG_ID) not in blob
@@ -259,11 +298,12 @@ def test_stored_survey_rows_do_not_contain_the_telegram_id(session, ctx, engine)
 
 # ---------------------------------------------------------------------------------------------- properties
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @given(
-    moment=st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.just(timezone.utc)),
+    moment=st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30), timezones=st.just(UTC)),
     granularity=st.sampled_from(["monthly", "quarterly"]),
 )
 def test_periods_tile_the_calendar(moment, granularity):

@@ -1,6 +1,7 @@
-"""Abandoned surveys do not keep residents' partial answers for ever: a daily job deletes drafts untouched for
-storage.surveys.DRAFT_MAX_AGE. The job is registered on the production Application and its callback is invoked
-directly here (the JobQueue itself is not started), on SQLite and PostgreSQL."""
+"""Abandoned surveys do not keep residents' partial answers for ever: a survey in progress is a pending step that
+expires storage.surveys.DRAFT_MAX_AGE after its last change, and the bot's one purge of expired pending steps
+deletes it (the survey has no purge job of its own). The job is scheduled on the production Application and its
+callback is invoked directly here (the JobQueue itself is not started), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,35 +9,37 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from telegram.ext import CallbackContext
 
 import handlers.survey as H
+from bot import app as core
 from bot.services import get_services
 from storage import surveys as S
-from storage.models import SurveyDraft, utcnow
+from storage.models import PendingAction, utcnow
 from tests.survey.conftest import FALLTHROUGH, OTHER_RESIDENT_ID, RESIDENT_ID, chat_for
 
 
 def _owner(app, user_id: int) -> str:
-    return S.owner_key(get_services(app).settings.secret, user_id)
+    return S.owner_key(get_services(app).settings.secret.get_secret_value(), user_id)
 
 
 def _drafts(session_factory) -> dict[str, dict]:
-    """owner key -> the draft's partial answers."""
+    """owner key -> the draft's partial answers, as stored (expired or not)."""
     with session_factory() as s:
-        return {d.owner_key: dict(d.answers or {}) for d in s.scalars(select(SurveyDraft))}
+        rows = s.scalars(select(PendingAction).where(PendingAction.kind == S.DRAFT_KIND))
+        return {row.owner_key: dict(row.payload.get("answers") or {}) for row in rows}
 
 
-def _age(session_factory, owner: str, days: float) -> None:
-    """Pretend the draft was last touched `days` ago."""
+def _abandon(session_factory, owner: str, days: float) -> None:
+    """Pretend the resident walked away `days` ago (the draft expired DRAFT_MAX_AGE after that)."""
+    expired = utcnow() - timedelta(days=days) + S.DRAFT_MAX_AGE
     with session_factory() as s:
-        s.execute(update(SurveyDraft).where(SurveyDraft.owner_key == owner).values(updated_at=utcnow() - timedelta(days=days)))
+        s.execute(update(PendingAction).where(PendingAction.owner_key == owner).values(expires_at=expired))
         s.commit()
 
 
 async def _run_purge(app) -> None:
-    [job] = app.job_queue.get_jobs_by_name(H.PURGE_JOB)
-    await job.callback(CallbackContext.from_job(job, app))
+    [job] = app.job_queue.get_jobs_by_name(core.PURGE_JOB)
+    await job.callback(app.context_types.context.from_job(job, app))
 
 
 async def _two_residents_mid_survey(app):
@@ -49,20 +52,12 @@ async def _two_residents_mid_survey(app):
     return aunt, neighbour
 
 
-async def test_the_purge_is_scheduled_daily_and_after_start_up(start_bot):
+async def test_one_purge_for_every_pending_step_and_none_of_the_surveys_own(start_bot):
     app = await start_bot(job_queue=True)
-    names = {job.name for job in app.job_queue.jobs()}
-    assert {H.PURGE_JOB, H.PURGE_STARTUP_JOB} <= names
-    [daily] = app.job_queue.get_jobs_by_name(H.PURGE_JOB)
-    assert daily.callback is H.purge_drafts_job
-    trigger = daily.job.trigger
-    assert str(trigger.timezone) == "Asia/Shanghai" and "hour='3'" in str(trigger) and "minute='30'" in str(trigger)
-
-
-async def test_without_a_job_queue_nothing_is_scheduled_and_nothing_fails(start_bot):
-    app = await start_bot()  # job_queue=False, as in some tests and deployments
-    H.schedule_jobs(app)  # no JobQueue: skipped, no error
-    assert app.bot.token  # the Application was built (add_handlers ran schedule_jobs too)
+    [purge] = app.job_queue.get_jobs_by_name(core.PURGE_JOB)
+    assert purge.callback is core.purge_expired_pending
+    assert not [job.name for job in app.job_queue.jobs() if "survey" in job.name]
+    assert not hasattr(H, "purge_drafts_job")
 
 
 async def test_abandoned_drafts_are_deleted_and_active_surveys_carry_on(start_bot, session_factory):
@@ -71,20 +66,17 @@ async def test_abandoned_drafts_are_deleted_and_active_surveys_carry_on(start_bo
     aunt_key, neighbour_key = _owner(app, RESIDENT_ID), _owner(app, OTHER_RESIDENT_ID)
     before = _drafts(session_factory)
     assert before[aunt_key] and before[neighbour_key]  # partial answers are kept while a survey is in progress
-    assert {aunt_key, neighbour_key} <= app.bot_data[H.DRAFT_OWNERS_KEY]
 
-    _age(session_factory, aunt_key, (S.DRAFT_MAX_AGE + timedelta(days=1)).days)  # 李阿姨 walked away a week ago
+    _abandon(session_factory, aunt_key, (S.DRAFT_MAX_AGE + timedelta(days=1)).days)  # 李阿姨 walked away
     await _run_purge(app)
 
     after = _drafts(session_factory)
-    assert aunt_key not in after, "the abandoned draft, with its partial answers and exact time, is gone"
+    assert aunt_key not in after, "the abandoned draft, with its partial answers and times, is gone"
     assert after[neighbour_key] == before[neighbour_key]
-    assert aunt_key not in (app.bot_data.get(H.DRAFT_OWNERS_KEY) or set())
 
-    # 张大爷 is still mid-survey: his next typed answer counts, so the owners' set was reloaded correctly
+    # 张大爷 is still mid-survey: his next typed answer counts
     await neighbour.send_text("3")
     assert "第 3/8 题" in neighbour.last_message.text
-    assert aunt_key not in app.bot_data[H.DRAFT_OWNERS_KEY] and neighbour_key in app.bot_data[H.DRAFT_OWNERS_KEY]
     # 李阿姨's text now goes to the task check, and /survey starts her afresh
     await aunt.send_text("街道让我们收医保的钱")
     assert aunt.last_message.text == FALLTHROUGH + "街道让我们收医保的钱"
@@ -92,21 +84,29 @@ async def test_abandoned_drafts_are_deleted_and_active_surveys_carry_on(start_bo
     assert any(m.text.startswith("第 1/8 题") for m in new)
 
 
+async def test_an_expired_draft_is_not_resumed_even_before_the_purge_runs(start_bot, session_factory):
+    app = await start_bot(job_queue=True)
+    aunt, _ = await _two_residents_mid_survey(app)
+    _abandon(session_factory, _owner(app, RESIDENT_ID), 8)
+    await aunt.send_text("4")  # no survey in progress any more: the task check gets it
+    assert aunt.last_message.text == FALLTHROUGH + "4"
+    new = await aunt.send_command("survey", "V1")
+    assert "欢迎回来" not in new[0].text and new[1].text.startswith("第 1/8 题")
+
+
 async def test_a_fresh_database_purge_changes_nothing(start_bot, session_factory):
     app = await start_bot(job_queue=True)
     await _two_residents_mid_survey(app)
-    owners = app.bot_data[H.DRAFT_OWNERS_KEY]
     before = _drafts(session_factory)
     await _run_purge(app)
     assert _drafts(session_factory) == before
-    assert app.bot_data[H.DRAFT_OWNERS_KEY] is owners  # nothing purged: the set is kept
 
 
 async def test_with_the_database_down_the_purge_waits_for_the_next_run(start_bot, session_factory):
     app = await start_bot(job_queue=True)
     await _two_residents_mid_survey(app)
     aunt_key = _owner(app, RESIDENT_ID)
-    _age(session_factory, aunt_key, 30)
+    _abandon(session_factory, aunt_key, 30)
     services = get_services(app)
     services.db_paused_until = time.monotonic() + 60  # run_db raises DatabaseUnavailable
     await _run_purge(app)  # does not raise

@@ -1,14 +1,19 @@
-"""The survey rules in plain Python: no Telegram, no database."""
+"""The survey rules in plain Python (flows/survey_rules.py: no Telegram, no database) and the words residents
+see for them (handlers/survey_view.py)."""
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
 
-from bot import survey_rules as R
-from texts import survey as T
+from flows import survey as F
+from flows import survey_rules as R
+from handlers import survey_view as V
+from handlers.survey import BUTTON_PATTERN
 from storage.surveys import DEFAULT_ASPECTS, Aspect
+from texts import survey as T
 
 ASPECTS = DEFAULT_ASPECTS
 FOUNDING_EIGHT = ["社区为民服务", "关心弱势群体", "社区文体教育", "社区稳定工作",
@@ -26,7 +31,7 @@ def run(state: R.SurveyState, scores: list[int | None]) -> R.SurveyState:
 
 def test_default_aspects_are_the_eight_of_the_founding_documents_in_order():
     aspects = R.aspect_list(None)
-    assert [R.aspect_name(a) for a in aspects] == FOUNDING_EIGHT
+    assert [V.aspect_name(a) for a in aspects] == FOUNDING_EIGHT
     assert len({a.code for a in aspects}) == 8
     assert all(a.code.isascii() and len(a.code) <= 16 for a in aspects)
 
@@ -40,24 +45,26 @@ def test_aspect_set_is_configurable_through_settings():
     settings = SimpleNamespace(survey_aspects="overall,environment,safety:社区消防安全")
     aspects = R.aspect_list(settings)
     assert [a.code for a in aspects] == ["overall", "environment", "safety"]
-    assert [R.aspect_name(a) for a in aspects] == ["社区综合评价", "社区环境卫生", "社区消防安全"]
+    assert [V.aspect_name(a) for a in aspects] == ["社区综合评价", "社区环境卫生", "社区消防安全"]
 
 
-def test_aspect_set_from_the_environment(monkeypatch):
+def test_aspect_set_from_the_environment(monkeypatch, tmp_path):
+    from bot.settings import Settings
+
     monkeypatch.setenv("CADREBOT_SURVEY_ASPECTS", "service,overall")
-    assert [a.code for a in R.aspect_list(SimpleNamespace())] == ["service", "overall"]
+    assert [a.code for a in R.aspect_list(Settings(data_dir=tmp_path))] == ["service", "overall"]
 
 
 def test_score_labels_are_words():
-    assert [R.answer_label(s) for s in R.SCORES] == ["5 非常满意", "4 满意", "3 一般", "2 不满意", "1 很不满意"]
-    assert R.answer_label(None) == "跳过"
+    assert [V.answer_label(s) for s in R.SCORES] == ["5 非常满意", "4 满意", "3 一般", "2 不满意", "1 很不满意"]
+    assert V.answer_label(None) == "跳过"
 
 
 def test_period_labels():
-    assert R.period_label("2026-11") == "2026年11月"
-    assert R.period_label("2026-03") == "2026年3月"
-    assert R.period_label("2026-Q4") == "2026年第4季度"
-    assert R.period_label("junk") == "junk"
+    assert V.period_label("2026-11") == "2026年11月"
+    assert V.period_label("2026-03") == "2026年3月"
+    assert V.period_label("2026-Q4") == "2026年第4季度"
+    assert V.period_label("junk") == "junk"
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -65,22 +72,24 @@ def test_period_labels():
 
 def test_questions_in_order_then_comment_then_summary():
     state = R.SurveyState()
-    assert R.current_screen(state, ASPECTS) == R.Screen("question", 0)
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.ASPECTS, 0)
     state = R.answer(state, ASPECTS, 0, 5)
-    assert R.current_screen(state, ASPECTS) == R.Screen("question", 1)
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.ASPECTS, 1)
     state = run(state, [4, None, 3, 2, 1, None])
-    assert R.current_screen(state, ASPECTS) == R.Screen("question", 7)
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.ASPECTS, 7)
     state = R.answer(state, ASPECTS, 7, 4)
-    assert state.stage == R.STAGE_COMMENT
-    assert R.current_screen(state, ASPECTS) == R.Screen("comment")
+    assert state.stage == R.Stage.COMMENT
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.COMMENT)
     state, cleaned = R.give_comment(state, "  垃圾分类点太远了\r\n希望增设一个  ")
     assert cleaned.problem is None
-    assert state.stage == R.STAGE_CONFIRM and state.comment == "垃圾分类点太远了\n希望增设一个"
-    assert R.current_screen(state, ASPECTS) == R.Screen("confirm")
+    assert state.stage == R.Stage.CONFIRM and state.comment == "垃圾分类点太远了\n希望增设一个"
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.CONFIRM)
     assert R.progress(state, ASPECTS) == (8, 8)
-    lines = R.summary_lines(state, ASPECTS)
-    assert [(line.number, line.answer) for line in lines][:3] == [(1, "5 非常满意"), (2, "4 满意"), (3, "跳过")]
-    assert lines[0].aspect == "社区为民服务"
+    summary = V.summary_text(F.Survey(F.Place(1, "V1", "东湖村"), "2026-11", state), ASPECTS)
+    lines = summary.split("\n")
+    assert lines[0] == "请核对您对东湖村的评价（2026年11月）："
+    assert lines[1:4] == ["1. 社区为民服务：5 非常满意", "2. 关心弱势群体：4 满意", "3. 社区文体教育：跳过"]
+    assert "8. 社区综合评价：4 满意\n意见：垃圾分类点太远了\n希望增设一个\n" in summary
     assert R.plan_submit(state) is R.SubmitAction.SUBMIT
 
 
@@ -97,7 +106,7 @@ def test_answering_a_question_that_is_not_the_current_one_is_refused():
 def test_skip_comment_and_restart_keeps_the_replace_choice():
     state = run(R.SurveyState(replace_existing=True), [5] * 8)
     state = R.skip_comment(state)
-    assert state.stage == R.STAGE_CONFIRM and state.comment is None
+    assert state.stage == R.Stage.CONFIRM and state.comment is None
     assert R.plan_submit(state) is R.SubmitAction.REPLACE
     again = R.restart(state)
     assert again == R.SurveyState(replace_existing=True)
@@ -115,7 +124,7 @@ def test_resume_from_a_draft_row():
     draft = SimpleNamespace(stage="aspects", step=3, answers={"service": 5, "vulnerable": None, "culture": 4},
                             comment=None, replace_existing=False)
     state = R.SurveyState.from_draft(draft, ASPECTS)
-    assert R.current_screen(state, ASPECTS) == R.Screen("question", 3)
+    assert R.current_screen(state, ASPECTS) == R.Screen(R.Stage.ASPECTS, 3)
     assert R.progress(state, ASPECTS) == (3, 8)
     assert R.SurveyState.from_draft(SimpleNamespace(**state.draft_fields()), ASPECTS) == state
 
@@ -129,7 +138,7 @@ def test_a_damaged_or_outdated_draft_still_resumes_sensibly():
     two = (Aspect("service", "社区为民服务"), Aspect("overall", "社区综合评价"))
     state = R.SurveyState.from_draft(SimpleNamespace(stage="aspects", step=5, answers={}, comment=None,
                                                      replace_existing=False), two)
-    assert R.current_screen(state, two) == R.Screen("comment")
+    assert R.current_screen(state, two) == R.Screen(R.Stage.COMMENT)
 
 
 # ---------------------------------------------------------------------------------------------- comments
@@ -186,12 +195,13 @@ def test_typed_skip_and_other_text():
 # ---------------------------------------------------------------------------------------------- buttons
 
 
-def all_buttons(period: str = "2026-11", village_id: int = 123456789) -> list[R.Button]:
+def all_buttons(period: str = "2026-11", village_id: int = 123456789) -> list[R.Button | R.Pick]:
     state = R.skip_comment(run(R.SurveyState(), [5] * 8))
     buttons = [R.question_button(period, step, score) for step in range(99) for score in (*R.SCORES, None)]
-    buttons += [R.comment_skip_button(period), R.offer_button(period, R.ACT_REPLACE, village_id),
-                R.offer_button(period, R.ACT_KEEP, village_id)]
-    buttons += [R.confirm_button(period, action, state) for action in (R.ACT_SUBMIT, R.ACT_RESTART, R.ACT_CANCEL)]
+    buttons += [R.comment_skip_button(period), R.offer_button(period, R.Action.REPLACE, village_id),
+                R.offer_button(period, R.Action.KEEP, village_id)]
+    buttons += [R.confirm_button(period, action, state) for action in (R.Action.SUBMIT, R.Action.RESTART, R.Action.CANCEL)]
+    buttons += [R.towns_page(9999), R.villages_page(village_id, 9999), R.village_pick(village_id)]  # the picker
     return buttons
 
 
@@ -201,7 +211,7 @@ def test_every_button_round_trips_within_64_bytes_and_carries_no_text(period):
         data = button.data()
         assert len(data.encode()) <= 64
         assert data.isascii()
-        assert R.is_survey_data(data)
+        assert re.match(BUTTON_PATTERN, data), "the survey's button handler gets it"
         assert R.parse_button(data) == button
 
 
@@ -240,15 +250,15 @@ def test_the_current_question_button_is_accepted_and_old_ones_are_stale():
 def test_buttons_of_an_old_period_or_without_a_survey():
     state = run(R.SurveyState(), [5])
     assert check(R.question_button("2026-10", 1, 5), state) is R.ButtonCheck.OLD_PERIOD
-    assert check(R.offer_button("2026-10", R.ACT_REPLACE, 1), None) is R.ButtonCheck.OLD_PERIOD
+    assert check(R.offer_button("2026-10", R.Action.REPLACE, 1), None) is R.ButtonCheck.OLD_PERIOD
     assert check(R.question_button("2026-11", 1, 5), None) is R.ButtonCheck.NO_SURVEY
     assert check(R.question_button("2026-11", 1, 5), state, draft="2026-10") is R.ButtonCheck.OLD_PERIOD
-    assert check(R.offer_button("2026-11", R.ACT_KEEP, 1), None) is R.ButtonCheck.OK
+    assert check(R.offer_button("2026-11", R.Action.KEEP, 1), None) is R.ButtonCheck.OK
 
 
 def test_summary_buttons_only_work_for_the_summary_they_belong_to():
     state = R.skip_comment(run(R.SurveyState(), [5] * 8))
-    ok = R.confirm_button("2026-11", R.ACT_SUBMIT, state)
+    ok = R.confirm_button("2026-11", R.Action.SUBMIT, state)
     assert check(ok, state) is R.ButtonCheck.OK
     changed = R.skip_comment(run(R.SurveyState(), [4] * 8))
     assert R.summary_token(changed) != R.summary_token(state)
@@ -261,7 +271,8 @@ def test_every_refusal_has_a_short_chinese_note():
     for result in R.ButtonCheck:
         if result is R.ButtonCheck.OK:
             continue
-        assert result.note and len(result.note) <= 200  # answerCallbackQuery text limit
+        note = V.REFUSAL_NOTES[result]
+        assert note and len(note) <= 200  # answerCallbackQuery text limit
 
 
 # ---------------------------------------------------------------------------------------------- decisions
@@ -274,6 +285,6 @@ def test_plan_start():
     same = R.DraftInfo(1, "2026-11")
     assert P(draft=same, village_id=1, period="2026-11", already_responded=True).action is A.RESUME
     other = P(draft=R.DraftInfo(2, "2026-11"), village_id=1, period="2026-11", already_responded=False)
-    assert other == R.StartPlan(A.NEW, drop_draft=True, dropped_other_village=True)
+    assert other == R.StartPlan(A.NEW, drop=R.DropReason.OTHER_VILLAGE)
     old = P(draft=R.DraftInfo(1, "2026-10"), village_id=1, period="2026-11", already_responded=True)
-    assert old == R.StartPlan(A.OFFER_REPLACE, drop_draft=True, dropped_old_period=True)
+    assert old == R.StartPlan(A.OFFER_REPLACE, drop=R.DropReason.OLD_PERIOD)

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 import handlers.start  # noqa: F401 - the /start s_<CODE> deep link; a missing module must fail, not skip
-from texts import survey as T
-from storage.models import SurveyAnswer, SurveyDraft, SurveyResponse
+from storage import surveys as S
+from storage.models import PendingAction, SurveyAnswer, SurveyResponse
 from tests.chat import make_update
 from tests.survey.conftest import (
     BUREAU_ID,
@@ -21,6 +21,8 @@ from tests.survey.conftest import (
     chat_for,
     current_period_code,
 )
+from texts import errors as E
+from texts import survey as T
 
 EIGHT = ["社区为民服务", "关心弱势群体", "社区文体教育", "社区稳定工作",
          "社区环境卫生", "社区民主自治", "社工工作绩效", "社区综合评价"]
@@ -34,9 +36,11 @@ def responses(session_factory) -> list[SurveyResponse]:
         return list(s.scalars(select(SurveyResponse)))
 
 
-def drafts(session_factory) -> list[SurveyDraft]:
+def drafts(session_factory) -> list[S.SurveyDraft]:
+    """Every survey in progress (pending steps of the survey's kind)."""
     with session_factory() as s:
-        return list(s.scalars(select(SurveyDraft)))
+        owners = list(s.scalars(select(PendingAction.owner_key).where(PendingAction.kind == S.DRAFT_KIND)))
+        return [S.load_draft(s, owner_key=owner) for owner in owners]
 
 
 def scores_of(session_factory) -> dict[str, int]:
@@ -249,7 +253,7 @@ async def test_cancel_at_every_step_deletes_the_draft(start_bot, resident, sessi
     assert len(drafts(session_factory)) == 1
     stale = aunt.last_message
     await aunt.send_command("cancel")
-    assert aunt.last_message.text == T.CANCELLED
+    assert aunt.last_message.text == E.CANCELLED
     assert drafts(session_factory) == [] and responses(session_factory) == []
     # the buttons left on screen do nothing now
     await aunt.press(stale.button_labels[0], message=stale)
@@ -268,8 +272,7 @@ async def test_cancel_button_on_the_summary(start_bot, resident, session_factory
 async def test_cancel_without_a_survey(start_bot, resident):
     aunt = resident(await start_bot())
     await aunt.send_command("cancel")
-    # (with the task check loaded, its own /cancel handling answers instead; here only the survey is loaded)
-    assert aunt.last_message.text == T.NOTHING_TO_CANCEL
+    assert aunt.last_message.text == E.NOTHING_TO_CANCEL
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -370,8 +373,9 @@ async def test_unknown_or_malformed_village_codes(start_bot, resident, session_f
 async def test_survey_without_a_code(start_bot, resident):
     app = await start_bot()
     aunt = resident(app)
-    await aunt.send_command("survey")
-    assert aunt.last_message.text == T.HOW_TO_START
+    await aunt.send_command("survey")  # a resident picks the village (one town here: its villages straight away)
+    assert aunt.last_message.text.startswith("示范镇：请选择您所在的村(社区)")
+    assert aunt.last_message.button_labels == ["东湖村", "西山村"]
     cadre = chat_for(app, CADRE_ID, "王书记")
     await cadre.send_command("survey")
     assert "东湖村居民满意度测评链接" in cadre.last_message.text
@@ -425,7 +429,7 @@ async def test_no_survey_row_contains_the_residents_telegram_id(start_bot, resid
     await neighbour.press("3 一般")  # a draft in progress too
 
     survey_tables = [t for t in inspect(engine).get_table_names() if t.startswith("survey_")]
-    assert set(survey_tables) >= {"survey_responses", "survey_answers", "survey_drafts", "survey_periods"}
+    assert set(survey_tables) >= {"survey_responses", "survey_answers", "survey_periods"}
     ids = {str(RESIDENT_ID), str(OTHER_RESIDENT_ID)}
     rows_seen = 0
     with engine.connect() as conn:
@@ -436,6 +440,14 @@ async def test_no_survey_row_contains_the_residents_telegram_id(start_bot, resid
                 rows_seen += 1
                 for value in row:
                     assert not any(i in str(value) for i in ids), f"{table} holds a Telegram id: {row}"
+        # the survey in progress is a pending step: found by an HMAC, with neither member nor chat
+        in_progress = conn.execute(text("SELECT * FROM pending_actions WHERE kind = :kind"),
+                                   {"kind": S.DRAFT_KIND}).mappings().all()
+        assert len(in_progress) == 1
+        for row in in_progress:
+            rows_seen += 1
+            assert row["member_id"] is None and row["chat_id"] is None and len(row["owner_key"]) == 64
+            assert not any(i in str(value) for value in row.values() for i in ids), f"a draft holds a Telegram id: {row}"
     assert rows_seen >= 1 + 8 + 1 + 1
     with session_factory() as s:
         assert s.scalar(select(SurveyAnswer.score).limit(1)) is not None
@@ -453,8 +465,9 @@ async def test_an_unfinished_survey_of_a_past_period_is_dropped(start_bot, resid
     with session_factory() as s:
         period = S.ensure_period(s, old)
         village_id = s.scalar(text("SELECT id FROM villages WHERE code = 'V1'"))
-        S.save_draft(s, respondent_key=S.respondent_key(db_settings.secret, RESIDENT_ID, "V1", old.code),
-                     owner_key=S.owner_key(db_settings.secret, RESIDENT_ID), village_id=village_id,
+        secret = db_settings.secret.get_secret_value()
+        S.save_draft(s, respondent_key=S.respondent_key(secret, RESIDENT_ID, "V1", old.code),
+                     owner_key=S.owner_key(secret, RESIDENT_ID), village_id=village_id,
                      period_id=period.id, step=3, answers={"service": 5, "vulnerable": 5, "culture": 5})
         s.commit()
     aunt = resident(await start_bot())

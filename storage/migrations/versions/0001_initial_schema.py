@@ -1,7 +1,7 @@
 """Initial schema: places, members, invites, check log, red cards, surveys, conversation state, digest, audit.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21
 """
 

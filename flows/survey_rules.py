@@ -1,83 +1,68 @@
-"""The residents' satisfaction survey as plain Python: no Telegram, no database.
+"""The residents' satisfaction survey as pure rules: no Telegram, no database, no message text.
 
-handlers/survey.py keeps the state in the database (storage.surveys drafts) and asks this module what to do:
+flows/survey.py keeps the state in the database and asks this module what to do:
 
     aspects = aspect_list(settings)                     # the configured aspects, in order
     state = SurveyState.from_draft(draft, aspects)      # or SurveyState() for a new survey
     screen = current_screen(state, aspects)             # what to show: a question, the comment prompt, the summary
-    button = parse_button(query.data)                   # None: forged or malformed
+    button = parse_button(query.data)                   # a Button, a Pick (village picker) or None: forged/malformed
     check = check_button(button, current_period=..., draft_period=..., state=state, aspects=aspects)
     state = answer(state, aspects, button.step, button.score)     # score None = skipped
-    state, problem = give_comment(state, text)                    # problem: CommentProblem or None
+    state, cleaned = give_comment(state, text)                    # cleaned.problem: CommentProblem or None
     plan_start(...), plan_submit(...)                            # new / resume / offer to replace; submit / replace
 
 The survey: one question per aspect (score 5..1 or skipped), then an optional comment, then a summary to
-confirm. Callback data is short and carries IDs only: `sv:<period>:<action>[:<arg>...]`, at most 64 bytes.
+confirm. Callback data is short and carries IDs only, at most 64 bytes:
+`sv:<period>:<action>[:<arg>...]` for the survey's buttons, `sv:t:<page>`, `sv:v:<town id>:<page>` and
+`sv:go:<village id>` for the village picker.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
-from texts import survey as texts
 from storage.surveys import Aspect, configured_aspects
-
-STAGE_ASPECTS = "aspects"
-STAGE_COMMENT = "comment"
-STAGE_CONFIRM = "confirm"
-STAGES = (STAGE_ASPECTS, STAGE_COMMENT, STAGE_CONFIRM)
+from texts import survey as vocabulary  # only what residents may type (SCORE_WORDS, SKIP_WORDS, button labels)
 
 SCORES: tuple[int, ...] = (5, 4, 3, 2, 1)  # button order: best first
 COMMENT_MAX = 500  # characters; storage keeps up to 1000, residents are told 500
 CALLBACK_PREFIX = "sv"
 CALLBACK_MAX_BYTES = 64
 TOKEN_LEN = 8
+PAGE_SIZE = 8  # towns or villages per picker page: one button per row fits a phone screen
+
 
 # ---------------------------------------------------------------------------------------------- aspects
 
 
 def aspect_list(settings: Any = None) -> tuple[Aspect, ...]:
-    """The configured aspects: `settings.survey_aspects` if set (same syntax as CADREBOT_SURVEY_ASPECTS:
-    'service,overall' or 'code:标签'), else the environment variable, else the eight founding aspects."""
+    """The configured aspects: `settings.survey_aspects` (CADREBOT_SURVEY_ASPECTS: 'service,overall' or
+    'code:标签') if set, else the eight founding aspects."""
     spec = getattr(settings, "survey_aspects", None)
     return configured_aspects(spec if spec else None)
 
 
-def aspect_name(aspect: Aspect) -> str:
-    """The Chinese name shown to residents (texts/survey.py; a custom aspect uses its configured label)."""
-    return texts.ASPECT_NAMES.get(aspect.code, aspect.label)
-
-
-def answer_label(score: int | None) -> str:
-    """'4 满意' for a score, '跳过' for a skipped aspect."""
-    return texts.SKIPPED if score is None else texts.SCORE_BUTTON[score]
-
-
-def period_label(code: str) -> str:
-    """'2026年11月' for '2026-11', '2026年第4季度' for '2026-Q4'."""
-    match = re.fullmatch(r"(\d{4})-(?:(\d{2})|Q([1-4]))", code or "")
-    if not match:
-        return code
-    year, month, quarter = match.groups()
-    if month:
-        return texts.PERIOD_MONTH.format(year=year, month=int(month))
-    return texts.PERIOD_QUARTER.format(year=year, quarter=quarter)
-
-
 # ---------------------------------------------------------------------------------------------- state
+
+
+class Stage(StrEnum):
+    ASPECTS = "aspects"  # answering the questions, one per aspect
+    COMMENT = "comment"  # waiting for a free-text comment (or 跳过)
+    CONFIRM = "confirm"  # the summary: submit, restart or cancel
 
 
 @dataclass(frozen=True)
 class SurveyState:
     """Where a resident is: stage, current question index, answers so far (code -> 1..5 or None = skipped)."""
 
-    stage: str = STAGE_ASPECTS
+    stage: Stage = Stage.ASPECTS
     step: int = 0
     answers: Mapping[str, int | None] = field(default_factory=dict)
     comment: str | None = None
@@ -85,10 +70,10 @@ class SurveyState:
 
     @classmethod
     def from_draft(cls, draft: Any, aspects: Sequence[Aspect]) -> SurveyState:
-        """The state kept in a storage.models.SurveyDraft, made consistent with the current aspect set."""
+        """The state kept in a storage.surveys.SurveyDraft, made consistent with the current aspect set."""
         return normalize(
             cls(
-                stage=getattr(draft, "stage", STAGE_ASPECTS),
+                stage=getattr(draft, "stage", Stage.ASPECTS),
                 step=getattr(draft, "step", 0),
                 answers=dict(getattr(draft, "answers", None) or {}),
                 comment=getattr(draft, "comment", None),
@@ -100,7 +85,7 @@ class SurveyState:
     def draft_fields(self) -> dict[str, Any]:
         """Keyword arguments for storage.surveys.save_draft."""
         return {
-            "stage": self.stage,
+            "stage": str(self.stage),
             "step": self.step,
             "answers": dict(self.answers),
             "comment": self.comment,
@@ -119,15 +104,15 @@ def normalize(state: SurveyState, aspects: Sequence[Aspect]) -> SurveyState:
         for code, score in dict(state.answers or {}).items()
         if code in codes and (score is None or (type(score) is int and score in SCORES))
     }
-    stage = state.stage if state.stage in STAGES else STAGE_ASPECTS
+    stage = Stage(state.stage) if state.stage in tuple(Stage) else Stage.ASPECTS
     try:
         step = int(state.step)
     except (TypeError, ValueError):
         step = 0
     step = max(0, step)
-    if stage == STAGE_ASPECTS and step >= len(codes):
-        stage, step = STAGE_COMMENT, len(codes)
-    if stage != STAGE_ASPECTS:
+    if stage == Stage.ASPECTS and step >= len(codes):
+        stage, step = Stage.COMMENT, len(codes)
+    if stage != Stage.ASPECTS:
         step = len(codes)
     comment = state.comment if isinstance(state.comment, str) and state.comment.strip() else None
     return SurveyState(stage, step, answers, comment, bool(state.replace_existing))
@@ -135,7 +120,7 @@ def normalize(state: SurveyState, aspects: Sequence[Aspect]) -> SurveyState:
 
 def answer(state: SurveyState, aspects: Sequence[Aspect], step: int, score: int | None) -> SurveyState:
     """Record the answer to question `step` (None = skipped) and move on; after the last one, to the comment."""
-    if state.stage != STAGE_ASPECTS or step != state.step or not 0 <= step < len(aspects):
+    if state.stage != Stage.ASPECTS or step != state.step or not 0 <= step < len(aspects):
         raise ValueError(f"not the current question: {step} (state {state.stage}/{state.step})")
     if score is not None and score not in SCORES:
         raise ValueError(f"score must be 1-5, not {score!r}")
@@ -143,10 +128,10 @@ def answer(state: SurveyState, aspects: Sequence[Aspect], step: int, score: int 
     answers[aspects[step].code] = score
     if step + 1 < len(aspects):
         return replace(state, step=step + 1, answers=answers)
-    return replace(state, stage=STAGE_COMMENT, step=len(aspects), answers=answers)
+    return replace(state, stage=Stage.COMMENT, step=len(aspects), answers=answers)
 
 
-class CommentProblem(enum.Enum):
+class CommentProblem(StrEnum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
     NO_WORDS = "no_words"  # only emoji, symbols or punctuation
@@ -195,18 +180,18 @@ def clean_comment(raw: str | None, limit: int = COMMENT_MAX) -> CleanComment:
 
 def give_comment(state: SurveyState, raw: str | None) -> tuple[SurveyState, CleanComment]:
     """The resident typed a comment: on success go to the summary; on a problem the state is unchanged."""
-    if state.stage != STAGE_COMMENT:
+    if state.stage != Stage.COMMENT:
         raise ValueError("not waiting for a comment")
     cleaned = clean_comment(raw)
     if cleaned.problem is not None:
         return state, cleaned
-    return replace(state, stage=STAGE_CONFIRM, comment=cleaned.text), cleaned
+    return replace(state, stage=Stage.CONFIRM, comment=cleaned.text), cleaned
 
 
 def skip_comment(state: SurveyState) -> SurveyState:
-    if state.stage != STAGE_COMMENT:
+    if state.stage != Stage.COMMENT:
         raise ValueError("not waiting for a comment")
-    return replace(state, stage=STAGE_CONFIRM, comment=None)
+    return replace(state, stage=Stage.CONFIRM, comment=None)
 
 
 def restart(state: SurveyState) -> SurveyState:
@@ -235,35 +220,22 @@ def summary_token(state: SurveyState) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:TOKEN_LEN]
 
 
-@dataclass(frozen=True)
-class SummaryLine:
-    number: int
-    aspect: str
-    answer: str
-
-
-def summary_lines(state: SurveyState, aspects: Sequence[Aspect]) -> list[SummaryLine]:
-    return [
-        SummaryLine(i + 1, aspect_name(a), answer_label(state.answers.get(a.code))) for i, a in enumerate(aspects)
-    ]
-
-
 # ---------------------------------------------------------------------------------------------- screens
 
 
 @dataclass(frozen=True)
 class Screen:
-    """What the resident should see now: 'question' (with `index`), 'comment' or 'confirm'."""
+    """What the resident should see now: the question `index` (stage ASPECTS), the comment prompt or the summary."""
 
-    kind: str
+    stage: Stage
     index: int = 0
 
 
 def current_screen(state: SurveyState, aspects: Sequence[Aspect]) -> Screen:
     """What a resume shows: the current question, the comment prompt or the summary."""
     state = normalize(state, aspects)
-    if state.stage == STAGE_ASPECTS:
-        return Screen("question", state.step)
+    if state.stage == Stage.ASPECTS:
+        return Screen(Stage.ASPECTS, state.step)
     return Screen(state.stage)
 
 
@@ -278,11 +250,11 @@ class TypedAnswer:
 def interpret_typed(text: str | None) -> TypedAnswer | None:
     """A resident may type '4', '满意' or '跳过' instead of pressing the button; None if it is not that."""
     word = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).strip("。.!！")
-    if word in texts.SKIP_WORDS:
+    if word in vocabulary.SKIP_WORDS:
         return TypedAnswer(None)
-    if word in texts.SCORE_WORDS:
-        return TypedAnswer(texts.SCORE_WORDS[word])
-    for score, label in texts.SCORE_BUTTON.items():  # the button label typed out, e.g. '4满意'
+    if word in vocabulary.SCORE_WORDS:
+        return TypedAnswer(vocabulary.SCORE_WORDS[word])
+    for score, label in vocabulary.SCORE_BUTTON.items():  # the button label typed out, e.g. '4满意'
         if word == label.replace(" ", ""):
             return TypedAnswer(score)
     return None
@@ -290,14 +262,21 @@ def interpret_typed(text: str | None) -> TypedAnswer | None:
 
 # ---------------------------------------------------------------------------------------------- buttons
 
-ACT_QUESTION = "q"
-ACT_COMMENT_SKIP = "cs"
-ACT_SUBMIT = "ok"
-ACT_RESTART = "re"
-ACT_CANCEL = "no"
-ACT_REPLACE = "rp"
-ACT_KEEP = "kp"
-CONFIRM_ACTIONS = (ACT_SUBMIT, ACT_RESTART, ACT_CANCEL)
+
+class Action(StrEnum):
+    """What a survey button does; the value is what its callback data carries."""
+
+    QUESTION = "q"
+    COMMENT_SKIP = "cs"
+    SUBMIT = "ok"
+    RESTART = "re"
+    CANCEL = "no"
+    REPLACE = "rp"
+    KEEP = "kp"
+
+
+CONFIRM_ACTIONS = (Action.SUBMIT, Action.RESTART, Action.CANCEL)
+OFFER_ACTIONS = (Action.REPLACE, Action.KEEP)
 
 _PERIOD = r"\d{4}-(?:\d{2}|Q[1-4])"
 _BUTTON_RE = re.compile(
@@ -309,74 +288,122 @@ _BUTTON_RE = re.compile(
     r")$",
     re.ASCII,
 )
+_ID = r"[1-9]\d{0,8}"
+_PAGE = r"0|[1-9]\d{0,3}"
+_PICK_RE = re.compile(
+    rf"^{CALLBACK_PREFIX}:(?:t:(?P<towns_page>{_PAGE})|v:(?P<town>{_ID}):(?P<villages_page>{_PAGE})"
+    rf"|go:(?P<village>{_ID}))$",
+    re.ASCII,
+)
+
+
+def _checked(text: str) -> str:
+    if len(text.encode()) > CALLBACK_MAX_BYTES:
+        raise ValueError(f"callback data over {CALLBACK_MAX_BYTES} bytes: {text!r}")
+    return text
 
 
 @dataclass(frozen=True)
 class Button:
+    """A button of one period's survey (questions, comment skip, summary, replace/keep offer)."""
+
     period: str
-    action: str
+    action: Action
     step: int | None = None
-    score: int | None = None  # with ACT_QUESTION: None means 跳过
+    score: int | None = None  # with Action.QUESTION: None means 跳过
     token: str | None = None
     village_id: int | None = None
 
     def data(self) -> str:
-        if self.action == ACT_QUESTION:
+        if self.action is Action.QUESTION:
             value = "s" if self.score is None else str(self.score)
-            text = f"{CALLBACK_PREFIX}:{self.period}:q:{self.step}:{value}"
-        elif self.action == ACT_COMMENT_SKIP:
-            text = f"{CALLBACK_PREFIX}:{self.period}:cs"
-        elif self.action in CONFIRM_ACTIONS:
-            text = f"{CALLBACK_PREFIX}:{self.period}:{self.action}:{self.token}"
-        elif self.action in (ACT_REPLACE, ACT_KEEP):
-            text = f"{CALLBACK_PREFIX}:{self.period}:{self.action}:{self.village_id}"
-        else:
-            raise ValueError(f"unknown action {self.action!r}")
-        if len(text.encode()) > CALLBACK_MAX_BYTES:
-            raise ValueError(f"callback data over {CALLBACK_MAX_BYTES} bytes: {text!r}")
-        return text
+            return _checked(f"{CALLBACK_PREFIX}:{self.period}:q:{self.step}:{value}")
+        if self.action is Action.COMMENT_SKIP:
+            return _checked(f"{CALLBACK_PREFIX}:{self.period}:cs")
+        if self.action in CONFIRM_ACTIONS:
+            return _checked(f"{CALLBACK_PREFIX}:{self.period}:{self.action}:{self.token}")
+        return _checked(f"{CALLBACK_PREFIX}:{self.period}:{self.action}:{self.village_id}")
+
+
+class PickAction(StrEnum):
+    """The village picker of a bare /survey."""
+
+    TOWNS = "t"  # a page of towns
+    VILLAGES = "v"  # a page of one town's villages
+    VILLAGE = "go"  # this village: start its survey
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A button of the village picker (no period: choosing a place is the same in every period)."""
+
+    action: PickAction
+    page: int = 0
+    town_id: int | None = None
+    village_id: int | None = None
+
+    def data(self) -> str:
+        if self.action is PickAction.TOWNS:
+            return _checked(f"{CALLBACK_PREFIX}:t:{self.page}")
+        if self.action is PickAction.VILLAGES:
+            return _checked(f"{CALLBACK_PREFIX}:v:{self.town_id}:{self.page}")
+        return _checked(f"{CALLBACK_PREFIX}:go:{self.village_id}")
 
 
 def question_button(period: str, step: int, score: int | None) -> Button:
-    return Button(period, ACT_QUESTION, step=step, score=score)
+    return Button(period, Action.QUESTION, step=step, score=score)
 
 
 def comment_skip_button(period: str) -> Button:
-    return Button(period, ACT_COMMENT_SKIP)
+    return Button(period, Action.COMMENT_SKIP)
 
 
-def confirm_button(period: str, action: str, state: SurveyState) -> Button:
+def confirm_button(period: str, action: Action, state: SurveyState) -> Button:
     return Button(period, action, token=summary_token(state))
 
 
-def offer_button(period: str, action: str, village_id: int) -> Button:
+def offer_button(period: str, action: Action, village_id: int) -> Button:
     return Button(period, action, village_id=village_id)
 
 
-def is_survey_data(data: str | None) -> bool:
-    """Whether callback data is addressed to the survey (it may still be malformed)."""
-    return bool(data) and (data == CALLBACK_PREFIX or data.startswith(CALLBACK_PREFIX + ":"))
+def towns_page(page: int) -> Pick:
+    return Pick(PickAction.TOWNS, page=page)
 
 
-def parse_button(data: str | None) -> Button | None:
+def villages_page(town_id: int, page: int) -> Pick:
+    return Pick(PickAction.VILLAGES, page=page, town_id=town_id)
+
+
+def village_pick(village_id: int) -> Pick:
+    return Pick(PickAction.VILLAGE, village_id=village_id)
+
+
+def parse_button(data: str | None) -> Button | Pick | None:
     """The button, or None when the data is malformed or forged."""
     if not data or len(data.encode("utf-8", "replace")) > CALLBACK_MAX_BYTES:
         return None
+    pick = _PICK_RE.fullmatch(data)
+    if pick:
+        if pick["towns_page"] is not None:
+            return towns_page(int(pick["towns_page"]))
+        if pick["town"] is not None:
+            return villages_page(int(pick["town"]), int(pick["villages_page"]))
+        return village_pick(int(pick["village"]))
     match = _BUTTON_RE.fullmatch(data)
     if not match:
         return None
     period = match["period"]
     if match["step"] is not None:
         score = None if match["score"] == "s" else int(match["score"])
-        return Button(period, ACT_QUESTION, step=int(match["step"]), score=score)
+        return question_button(period, int(match["step"]), score)
     if match["cs"]:
-        return Button(period, ACT_COMMENT_SKIP)
+        return comment_skip_button(period)
     if match["confirm"]:
-        return Button(period, match["confirm"], token=match["token"])
-    return Button(period, match["offer"], village_id=int(match["village"]))
+        return Button(period, Action(match["confirm"]), token=match["token"])
+    return offer_button(period, Action(match["offer"]), int(match["village"]))
 
 
-class ButtonCheck(enum.Enum):
+class ButtonCheck(StrEnum):
     OK = "ok"
     INVALID = "invalid"  # forged or malformed
     OLD_PERIOD = "old_period"  # from a previous period's survey
@@ -384,19 +411,6 @@ class ButtonCheck(enum.Enum):
     STALE_QUESTION = "stale_question"  # a question (or comment prompt) already passed
     STALE_SUMMARY = "stale_summary"  # a summary that no longer matches the draft
     DUPLICATE = "duplicate"  # the same answer pressed again (double tap): nothing to do
-
-    @property
-    def note(self) -> str:
-        """The short note shown to the resident for a button that cannot be used."""
-        return {
-            ButtonCheck.OK: "",
-            ButtonCheck.INVALID: texts.BUTTON_INVALID,
-            ButtonCheck.OLD_PERIOD: texts.BUTTON_OLD_PERIOD,
-            ButtonCheck.NO_SURVEY: texts.BUTTON_NO_SURVEY,
-            ButtonCheck.STALE_QUESTION: texts.BUTTON_STALE_QUESTION,
-            ButtonCheck.STALE_SUMMARY: texts.BUTTON_STALE_SUMMARY,
-            ButtonCheck.DUPLICATE: texts.BUTTON_NOTED,
-        }[self]
 
 
 def check_button(
@@ -416,43 +430,79 @@ def check_button(
         return ButtonCheck.INVALID
     if button.period != current_period:
         return ButtonCheck.OLD_PERIOD
-    if button.action in (ACT_REPLACE, ACT_KEEP):
+    if button.action in OFFER_ACTIONS:
         return ButtonCheck.OK
     if state is None or draft_period is None:
         return ButtonCheck.NO_SURVEY
     if draft_period != button.period:
         return ButtonCheck.OLD_PERIOD
     state = normalize(state, aspects)
-    if button.action == ACT_QUESTION:
+    if button.action is Action.QUESTION:
         assert button.step is not None
         if button.step >= len(aspects):
             return ButtonCheck.INVALID
-        if state.stage == STAGE_ASPECTS and button.step == state.step:
+        if state.stage == Stage.ASPECTS and button.step == state.step:
             return ButtonCheck.OK
         code = aspects[button.step].code
         if button.step < state.step and code in state.answers and state.answers[code] == button.score:
             return ButtonCheck.DUPLICATE
         return ButtonCheck.STALE_QUESTION
-    if button.action == ACT_COMMENT_SKIP:
-        if state.stage == STAGE_COMMENT:
+    if button.action is Action.COMMENT_SKIP:
+        if state.stage == Stage.COMMENT:
             return ButtonCheck.OK
-        if state.stage == STAGE_CONFIRM and state.comment is None:
+        if state.stage == Stage.CONFIRM and state.comment is None:
             return ButtonCheck.DUPLICATE
         return ButtonCheck.STALE_QUESTION
     if button.action in CONFIRM_ACTIONS:
-        if state.stage == STAGE_CONFIRM and button.token == summary_token(state):
+        if state.stage == Stage.CONFIRM and button.token == summary_token(state):
             return ButtonCheck.OK
         return ButtonCheck.STALE_SUMMARY
     return ButtonCheck.INVALID
 
 
+# ---------------------------------------------------------------------------------------------- picker pages
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: its items, its number (from 0) and how many pages there are."""
+
+    items: tuple[T, ...]
+    number: int
+    count: int
+
+    @property
+    def previous(self) -> int | None:
+        return self.number - 1 if self.number > 0 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.number + 1 if self.number + 1 < self.count else None
+
+
+def page_of(items: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
+    """Page `number` of `items`; a number past the end (the list shrank meanwhile) gives the last page."""
+    count = max(1, -(-len(items) // size))
+    number = min(max(0, number), count - 1)
+    return Page(tuple(items[number * size:(number + 1) * size]), number, count)
+
+
 # ---------------------------------------------------------------------------------------------- decisions
 
 
-class StartAction(enum.Enum):
+class StartAction(StrEnum):
     NEW = "new"  # start at question 1
     RESUME = "resume"  # continue the draft where it was
     OFFER_REPLACE = "offer_replace"  # answered already this period: ask whether to replace
+
+
+class DropReason(StrEnum):
+    """Why opening a survey dropped the one in progress (the resident is told)."""
+
+    OLD_PERIOD = "old_period"  # its period is over
+    OTHER_VILLAGE = "other_village"  # the resident opened another village's survey
 
 
 @dataclass(frozen=True)
@@ -464,9 +514,7 @@ class DraftInfo:
 @dataclass(frozen=True)
 class StartPlan:
     action: StartAction
-    drop_draft: bool = False  # the draft in progress is for another village or an old period: drop it
-    dropped_old_period: bool = False  # ... because its period is over (tell the resident)
-    dropped_other_village: bool = False  # ... because the resident opened another village's survey
+    drop: DropReason | None = None  # the draft in progress is dropped, and why
 
 
 def plan_start(
@@ -475,13 +523,13 @@ def plan_start(
     """What opening the survey of `village_id` in `period` does, given the resident's draft and earlier answer."""
     if draft is not None and draft.village_id == village_id and draft.period == period:
         return StartPlan(StartAction.RESUME)
-    dropped_old = draft is not None and draft.period != period
-    dropped_other = draft is not None and not dropped_old and draft.village_id != village_id
     action = StartAction.OFFER_REPLACE if already_responded else StartAction.NEW
-    return StartPlan(action, draft is not None, dropped_old, dropped_other)
+    if draft is None:
+        return StartPlan(action)
+    return StartPlan(action, DropReason.OLD_PERIOD if draft.period != period else DropReason.OTHER_VILLAGE)
 
 
-class SubmitAction(enum.Enum):
+class SubmitAction(StrEnum):
     NOTHING = "nothing"  # all skipped, no comment: nothing to store
     SUBMIT = "submit"  # a first answer this period (storage refuses if one exists: then offer to replace)
     REPLACE = "replace"  # the resident chose to replace the earlier answer
@@ -494,13 +542,7 @@ def plan_submit(state: SurveyState) -> SubmitAction:
 
 
 __all__ = [
-    "ACT_CANCEL",
-    "ACT_COMMENT_SKIP",
-    "ACT_KEEP",
-    "ACT_QUESTION",
-    "ACT_REPLACE",
-    "ACT_RESTART",
-    "ACT_SUBMIT",
+    "Action",
     "Aspect",
     "Button",
     "ButtonCheck",
@@ -508,21 +550,21 @@ __all__ = [
     "CleanComment",
     "CommentProblem",
     "DraftInfo",
+    "DropReason",
+    "PAGE_SIZE",
+    "Page",
+    "Pick",
+    "PickAction",
     "SCORES",
-    "STAGE_ASPECTS",
-    "STAGE_COMMENT",
-    "STAGE_CONFIRM",
     "Screen",
+    "Stage",
     "StartAction",
     "StartPlan",
     "SubmitAction",
-    "SummaryLine",
     "SurveyState",
     "TypedAnswer",
     "answer",
-    "answer_label",
     "aspect_list",
-    "aspect_name",
     "check_button",
     "clean_comment",
     "comment_skip_button",
@@ -530,11 +572,10 @@ __all__ = [
     "current_screen",
     "give_comment",
     "interpret_typed",
-    "is_survey_data",
     "normalize",
     "offer_button",
+    "page_of",
     "parse_button",
-    "period_label",
     "plan_start",
     "plan_submit",
     "progress",
@@ -542,6 +583,8 @@ __all__ = [
     "restart",
     "skip_comment",
     "submittable",
-    "summary_lines",
     "summary_token",
+    "towns_page",
+    "village_pick",
+    "villages_page",
 ]
