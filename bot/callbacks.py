@@ -42,7 +42,8 @@ def sign(secret: str, user_id: int, prefix: str, *parts: object) -> str:
 
 def verify(secret: str, user_id: int, data: str | None, prefix: str, nparts: int | None = None) -> list[str] | None:
     """The parts after the prefix if `data` is a well-formed button of `prefix` issued to `user_id`; else None."""
-    if not data or len(data.encode()) > MAX_BYTES:
+    # Only ASCII can be a button we issued; compare_digest raises TypeError on non-ASCII str, so refuse first.
+    if not data or not data.isascii() or len(data) > MAX_BYTES:
         return None
     items = data.split(SEP)
     if len(items) < 2 or items[0] != prefix:

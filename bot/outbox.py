@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from storage.db import create_private_file
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Outbox:
             return 0
         with self._lock:
             entries, self._entries = list(self._entries), deque()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(self.path)  # the checks' texts and who asked them: owner only, like the database
         with self.path.open("a", encoding="utf-8") as handle:
             for kind, data in entries:
                 handle.write(json.dumps({"kind": kind, "data": data}, ensure_ascii=False) + "\n")

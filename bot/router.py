@@ -89,7 +89,7 @@ class Router:
         return None
 
     async def on_message(self, update: Update, context: CadreContext) -> None:
-        """Every private message that is not a command (an edited message is only ever re-checked as a task)."""
+        """Every private message that is not a command."""
         message = update.effective_message
         if message is None:
             return

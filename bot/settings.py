@@ -31,8 +31,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from knowledge.loader import agreement_names, profile_names
+from storage.db import PRIVATE_DIR_MODE, redacted_url
 from storage.db import database_url as normalized_database_url
-from storage.db import redacted_url
 from storage.errors import InvalidInput
 from storage.surveys import DEFAULT_ASPECTS, configured_aspects
 from texts import settings as T
@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # HMAC key for residents' anonymous survey keys (and button signatures). When it is not set, `cadrebot run`
     # generates one and keeps it in <data_dir>/secret (see with_persistent_secret).
     secret: SecretStr = Field(SecretStr(DEFAULT_SECRET), validation_alias="CADREBOT_SECRET")
+    # Where that generated secret is kept; empty: <data_dir>/secret. Outside the data directory, a backup or copy
+    # of the data does not carry the key that links survey answers to residents.
+    secret_file: str = Field("", validation_alias="CADREBOT_SECRET_FILE")
     timezone: str = Field("Asia/Shanghai", validation_alias="CADREBOT_TZ")
     survey_period: SurveyGranularity = Field(SurveyGranularity.MONTHLY, validation_alias="CADREBOT_SURVEY_PERIOD")
     # Comma-separated aspect codes (code:名称 adds one); empty means the eight aspects of the founding documents.
@@ -249,6 +252,14 @@ class Settings(BaseSettings):
             raise ValueError("not HH:MM")
         return f"{int(match[1]):02d}:{match[2]}"
 
+    @field_validator("secret_file")
+    @classmethod
+    def _secret_file(cls, path: str) -> str:
+        if path and (_kind_of(Path(path)) not in ("file", "missing")
+                     or _kind_of(Path(path).parent) not in ("directory", "missing")):
+            raise ValueError("not a usable file path")
+        return path
+
     @field_validator("cjk_font")
     @classmethod
     def _font_file(cls, path: str) -> str:
@@ -305,18 +316,18 @@ def _redacted(url: Any) -> str:
 
 def with_persistent_secret(settings: Settings) -> Settings:
     """Settings whose secret is not the public default: an explicit CADREBOT_SECRET is kept as it is; otherwise
-    the secret in <data_dir>/secret, generated (random, file mode 600) on the first call and read on every later
-    one, so that residents' anonymous survey keys stay the same across restarts and cannot be recomputed by
-    anyone who knows the default."""
+    the secret in CADREBOT_SECRET_FILE (default <data_dir>/secret), generated (random, file mode 600) on the first
+    call and read on every later one, so that residents' anonymous survey keys stay the same across restarts and
+    cannot be recomputed by anyone who knows the default."""
     if settings.secret.get_secret_value() != DEFAULT_SECRET:
         return settings
-    path = Path(settings.data_dir) / SECRET_FILE
+    path = Path(settings.secret_file) if settings.secret_file else Path(settings.data_dir) / SECRET_FILE
     secret = _read_secret(path)
     if secret:
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
         return settings.replace(secret=secret)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

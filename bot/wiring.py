@@ -18,6 +18,7 @@ from datetime import time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import app as core
@@ -26,15 +27,23 @@ from bot.outbox import OUTBOX_FLUSH_SECONDS
 from bot.router import ActiveStep, CadreContext, Router, services_of
 from bot.settings import Settings
 from handlers import check, digest, errors, redcard, redcards, start, survey
-from handlers.common import job_queue_of, private_only
+from handlers.common import job_queue_of, on_button_without_chat, on_edited, private_only
 
 CORE = "bot"  # rows that are always wired
 START, SURVEY, DIGEST, REDCARD, REDCARDS, CHECK = (m.__name__ for m in (start, survey, digest, redcard, redcards, check))
 
 PRIVATE = filters.ChatType.PRIVATE
-# What the router sees: every message in a private chat that is not a command (text or not, new or edited).
-ROUTED = PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & (filters.UpdateType.MESSAGE
-                                                                    | filters.UpdateType.EDITED_MESSAGE)
+# What the router sees: every new message in a private chat that is not a command (text or not). Edits never get
+# there: EDITED (first in the table) takes every edited message, command or not, so nothing is checked twice.
+ROUTED = PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL & filters.UpdateType.MESSAGE
+EDITED = filters.UpdateType.EDITED
+
+
+class ButtonWithoutChat(CallbackQueryHandler):
+    """Any button press that comes without a chat (an inline message's button): the bot sends no inline messages."""
+
+    def check_update(self, update: object) -> bool:
+        return isinstance(update, Update) and update.callback_query is not None and update.effective_chat is None
 
 
 class RouterSlot(Enum):
@@ -99,10 +108,15 @@ STEPS: tuple[Step, ...] = (
 )
 
 HANDLERS: tuple[On, ...] = (
-    # group 0 (the only group): commands and buttons
-    On(START, CommandHandler("start", start.start)),
-    On(START, CommandHandler("help", start.help_command)),
-    On(START, CommandHandler("register", start.register)),
+    # group 0 (the only group): edits first (CommandHandler would otherwise re-run an edited command), then
+    # commands and buttons
+    On(CORE, MessageHandler(EDITED, on_edited)),
+    On(CORE, ButtonWithoutChat(on_button_without_chat)),
+    # role, village and invite codes are for the member alone: a group (residents read along) gets a pointer
+    On(START, CommandHandler(["start", "help", "register"], private_only, filters=~PRIVATE)),
+    On(START, CommandHandler("start", start.start, filters=PRIVATE)),
+    On(START, CommandHandler("help", start.help_command, filters=PRIVATE)),
+    On(START, CommandHandler("register", start.register, filters=PRIVATE)),
     On(SURVEY, CommandHandler("survey", survey.survey_command)),
     On(SURVEY, CallbackQueryHandler(survey.on_button, pattern=survey.BUTTON_PATTERN)),
     # a digest is never posted into a group residents can read
@@ -121,6 +135,7 @@ HANDLERS: tuple[On, ...] = (
     On(REDCARD, CallbackQueryHandler(redcard.on_red_card, pattern=r"^rc:")),
     On(REDCARD, CallbackQueryHandler(redcard.on_department, pattern=r"^rd:")),
     # free text and /cancel: the waiting step, else the task check
+    On(CORE, CommandHandler("cancel", private_only, filters=~PRIVATE)),  # never a private draft from a group
     On(CORE, RouterSlot.CANCEL),
     On(CORE, RouterSlot.MESSAGES),
     # fallbacks, last in group 0: only what nobody else took

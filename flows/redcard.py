@@ -1,6 +1,6 @@
 """The red-card candidate flow (记为红牌候选), without Telegram.
 
-    started = start(session, kb, actor, check_id, Pick.TOP)        # Asking (department guesses) | Refused
+    started = start(session, kb, actor, check_id, Pick.TOP)        # Asking | Typing | AlreadyReported | Refused
     result = choose_guess(session, kb, actor, pending_id, 0)       # Saved | Refused
     result = choose_other(session, actor, pending_id)              # Typing: the department comes as free text
     result = typed_department(session, kb, actor, "镇医保办")        # Saved | NotADepartment | StillWaiting | ...
@@ -16,6 +16,11 @@ saved as typed; its canonical name (the knowledge base's) goes to `department_ke
 While a card waits for a typed department, a message that reads as a new task (too long for a department name,
 a sentence, or a task the knowledge base recognises and no department name) is no department: the caller checks
 it as a task and the card keeps waiting (StillWaiting).
+
+A check raises one red card at most: pressing 记为红牌候选 again on the same answer shows the step still waiting
+for that check (the same question, or the prompt for a typed department), or the card it was already saved as
+(AlreadyReported). The database enforces it (storage.redcards: one report per check), so two presses racing to
+save still count the card once.
 """
 
 from __future__ import annotations
@@ -112,6 +117,16 @@ class Typing:
     """Waiting for the department as free text."""
 
     pending_id: int
+
+
+@dataclass(frozen=True)
+class AlreadyReported:
+    """This check was reported before: the card it was saved as (not counted again)."""
+
+    department: str
+    item_id: str
+    count: int
+    status: str
 
 
 @dataclass(frozen=True)
@@ -219,8 +234,10 @@ def _cadre(session: Session, actor: Actor) -> Member | Refused:
     return member
 
 
-def start(session: Session, kb: KnowledgeBase, actor: Actor, check_id: int, pick: Pick) -> Asking | Refused:
-    """记为红牌候选 under a check's answer: a card waiting for its department."""
+def start(session: Session, kb: KnowledgeBase, actor: Actor, check_id: int,
+          pick: Pick) -> Asking | Typing | AlreadyReported | Refused:
+    """记为红牌候选 under a check's answer: a card waiting for its department (or, pressed again, the step or
+    card this check already has)."""
     member = _cadre(session, actor)
     if isinstance(member, Refused):
         return member
@@ -229,6 +246,15 @@ def start(session: Session, kb: KnowledgeBase, actor: Actor, check_id: int, pick
         return Refused(Refusal.STALE)
     if entry.member_id != member.id:
         return Refused(Refusal.NOT_YOURS)
+    earlier = redcards.reported_card(session, check_id)
+    if earlier is not None:
+        return AlreadyReported(earlier.department, earlier.item_id, earlier.count, earlier.status)
+    waiting = _waiting_step(session, member.id, check_id)
+    if waiting is not None:
+        if waiting.kind == TYPED:
+            return Typing(waiting.id)
+        payload = waiting.payload
+        return Asking(waiting.id, payload.get("task") or entry.text, tuple(payload.get("departments") or ()))
     draft = draft_for(kb.check(entry.text), pick, kb)
     if draft is None:
         return Refused(Refusal.NOT_REFUSABLE)
@@ -238,6 +264,15 @@ def start(session: Session, kb: KnowledgeBase, actor: Actor, check_id: int, pick
                  "evidence": list(draft.evidence), "departments": list(draft.departments), "task": entry.text},
     )
     return Asking(action.id, entry.text, draft.departments)
+
+
+def _waiting_step(session: Session, member_id: int, check_id: int) -> Any:
+    """The step of this member still waiting for a department of a card from this check, or None."""
+    for kind in WAITING_KINDS:
+        for action in pending.list_pending(session, member_id=member_id, kind=kind):
+            if action.payload.get("check_id") == check_id:
+                return action
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- the department
@@ -257,7 +292,8 @@ def _take(session: Session, actor: Actor, pending_id: int, kinds: tuple[str, ...
     return taken if taken is not None else Refused(Refusal.STALE)  # None: a double tap, the other press has it
 
 
-def choose_guess(session: Session, kb: KnowledgeBase, actor: Actor, pending_id: int, index: int) -> Saved | Refused:
+def choose_guess(session: Session, kb: KnowledgeBase, actor: Actor, pending_id: int,
+                 index: int) -> Saved | AlreadyReported | Refused:
     """A department button (one of the guesses)."""
     action = _take(session, actor, pending_id, (CHOOSE,))
     if isinstance(action, Refused):
@@ -290,7 +326,7 @@ def waiting_for_typed(session: Session, actor: Actor) -> bool:
 
 
 def typed_department(session: Session, kb: KnowledgeBase, actor: Actor,
-                     text: str) -> Saved | NotADepartment | StillWaiting | NothingWaiting | Refused:
+                     text: str) -> Saved | AlreadyReported | NotADepartment | StillWaiting | NothingWaiting | Refused:
     """Free text while a card waits for its department."""
     action = pending.latest_pending(session, chat_id=actor.chat_id, kind=TYPED)
     if action is None:
@@ -330,8 +366,9 @@ def reads_as_task(kb: KnowledgeBase, text: str) -> bool:
     return result.problem is None and result.verdict in TASK_VERDICTS and result.top is not None
 
 
-def _save(session: Session, kb: KnowledgeBase, actor: Actor, payload: dict[str, Any], department: str) -> Saved | Refused:
-    """Record (or count again) the card."""
+def _save(session: Session, kb: KnowledgeBase, actor: Actor, payload: dict[str, Any],
+          department: str) -> Saved | AlreadyReported | Refused:
+    """Record (or count again) the card; AlreadyReported if its check was reported meanwhile (another press)."""
     member = _cadre(session, actor)
     if isinstance(member, Refused):
         return Refused(Refusal.NOT_CADRE)
@@ -342,9 +379,13 @@ def _save(session: Session, kb: KnowledgeBase, actor: Actor, payload: dict[str, 
         result = redcards.record_red_card(
             session, village_id=member.village_id, department=department,
             department_key=kb.departments.canonical(department), task_text=payload.get("task") or "",
-            item_id=item_id, evidence=payload.get("evidence") or (), member_id=member.id)
+            item_id=item_id, evidence=payload.get("evidence") or (), member_id=member.id,
+            check_id=payload.get("check_id"))
     except InvalidInput:
         return Refused(Refusal.STALE)
+    if result.already_reported:
+        card = result.card
+        return AlreadyReported(card.department, card.item_id, card.count, card.status)
     return Saved(result.card.department, item_id, result.card.count)
 
 
@@ -408,7 +449,7 @@ def undo_withdrawal(session: Session, actor: Actor, undo_id: int) -> Restored | 
 
 
 __all__ = [
-    "CHOOSE", "TYPED", "UNDO", "Asking", "Cancelled", "Decided", "Decision", "Draft", "NotADepartment",
+    "CHOOSE", "TYPED", "UNDO", "AlreadyReported", "Asking", "Cancelled", "Decided", "Decision", "Draft", "NotADepartment",
     "NothingWaiting", "Pick", "Refusal", "Refused", "Restored", "Saved", "StillWaiting", "TypedProblem", "Typing",
     "cancel_all", "cancel_choice", "choose_guess", "choose_other", "decide", "draft_for", "item_is_forbidden",
     "reads_as_task", "start", "typed_department", "undo_withdrawal", "undoable", "waiting_for_typed",

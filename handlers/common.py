@@ -91,7 +91,23 @@ async def private_only(update: Update, context: CadreContext) -> None:
         await update.effective_message.reply_text(E.PRIVATE_ONLY)
 
 
-__all__ = ["Who", "answer", "edit", "in_group", "private_only", "who_is"]
+async def on_button_without_chat(update: Update, context: CadreContext) -> None:
+    """A button Telegram sends without the message it sat under (an inline message): the bot never sends those,
+    so it is someone else's or forged; every button handler needs the chat, so none of them sees it."""
+    if update.callback_query is not None:
+        await answer(update.callback_query, E.BUTTON_INVALID)
+
+
+async def on_edited(update: Update, context: CadreContext) -> None:
+    """Any edited message or post. It was answered (and logged) when first sent; checking or routing it again would
+    count it twice and could change a survey behind the resident's back. In the private chat say so once, briefly;
+    in a group or channel stay silent (residents read along, and nobody there asked the bot)."""
+    message = update.effective_message
+    if message is not None and message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(E.EDIT_NOT_RECHECKED)
+
+
+__all__ = ["Who", "answer", "edit", "in_group", "on_button_without_chat", "on_edited", "private_only", "who_is"]
 
 
 def job_queue_of(app: Application) -> JobQueue | None:

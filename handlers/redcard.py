@@ -51,9 +51,18 @@ def _actor(update: Update) -> Actor:
     return Actor(update.effective_user.id, update.effective_chat.id)
 
 
+def _item_label(context: CadreContext, item_id: str) -> str:
+    item = context.services.kb.items.get(item_id) if item_id != NO_ITEM else None
+    return f"{item.id} {item.title}" if item is not None else B.RC_ITEM_UNLISTED
+
+
+def already_reported_text(context: CadreContext, card: flow.AlreadyReported) -> str:
+    return B.RC_ALREADY_REPORTED.format(department=card.department, item=_item_label(context, card.item_id),
+                                        status=R.STATUS.get(card.status, card.status), count=card.count)
+
+
 def saved_text(context: CadreContext, saved: flow.Saved) -> str:
-    item = context.services.kb.items.get(saved.item_id) if saved.item_id != NO_ITEM else None
-    label = f"{item.id} {item.title}" if item is not None else B.RC_ITEM_UNLISTED
+    label = _item_label(context, saved.item_id)
     if saved.created:
         return B.RC_SAVED_NEW.format(department=saved.department, item=label)
     return B.RC_SAVED_AGAIN.format(department=saved.department, item=label, count=saved.count)
@@ -81,7 +90,17 @@ async def on_red_card(update: Update, context: CadreContext) -> None:
     if isinstance(started, flow.Refused):
         await answer(query, refusal_text(started), alert=True)
         return
+    if isinstance(started, flow.AlreadyReported):  # pressed again on an answer already reported: not counted
+        await answer(query, B.RC_ALREADY_TOAST)
+        await query.message.reply_text(already_reported_text(context, started))
+        return
     secret = services.secret
+    if isinstance(started, flow.Typing):  # pressed again while its typed department is awaited
+        cancel = callbacks.sign(secret, user_id, "rd", started.pending_id, CANCEL)
+        await answer(query, B.RC_STILL_ASKING_TOAST)
+        await query.message.reply_text(
+            B.RC_TYPE_DEPARTMENT, reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(B.BTN_CANCEL, callback_data=cancel)]]))
+        return
     rows = [[InlineKeyboardButton(name, callback_data=callbacks.sign(secret, user_id, "rd", started.pending_id, i))]
             for i, name in enumerate(started.departments)]
     rows.append([InlineKeyboardButton(B.BTN_DEPT_OTHER, callback_data=callbacks.sign(secret, user_id, "rd", started.pending_id, OTHER)),
@@ -122,6 +141,9 @@ async def on_department(update: Update, context: CadreContext) -> None:
     if isinstance(result, flow.Cancelled):
         await answer(query, B.RC_CANCELLED)
         await edit(query, B.RC_CANCELLED)
+    elif isinstance(result, flow.AlreadyReported):  # another press of the same check saved it first
+        await answer(query, B.RC_ALREADY_TOAST)
+        await edit(query, already_reported_text(context, result))
     elif isinstance(result, flow.Typing):
         cancel = callbacks.sign(services.secret, user_id, "rd", result.pending_id, CANCEL)
         await answer(query, B.RC_TYPE_PROMPTED)
@@ -150,6 +172,8 @@ async def on_typed(update: Update, context: CadreContext) -> None:
     result = await services.run_db(flow.typed_department, services.kb, _actor(update), text)
     if isinstance(result, flow.Saved):
         await message.reply_text(saved_text(context, result))
+    elif isinstance(result, flow.AlreadyReported):
+        await message.reply_text(already_reported_text(context, result))
     elif isinstance(result, flow.NotADepartment):
         await message.reply_text(B.RC_TYPE_EMPTY)
     elif isinstance(result, flow.Refused):
@@ -171,4 +195,4 @@ async def on_cancel(update: Update, context: CadreContext) -> bool:
 STEP = ActiveStep("redcard", is_waiting=is_waiting, on_text=on_typed, on_cancel=on_cancel)
 
 
-__all__ = ["STEP", "on_department", "on_red_card", "refusal_text", "saved_text"]
+__all__ = ["STEP", "already_reported_text", "on_department", "on_red_card", "refusal_text", "saved_text"]

@@ -14,10 +14,10 @@ from handlers.common import Who, who_is
 from handlers.errors import quote
 from handlers.survey import begin_survey
 from storage import residents
-from storage.errors import DatabaseUnavailable, InviteRejected
+from storage.errors import DatabaseUnavailable, InviteFailure, InviteRejected
 from storage.members import SURVEY_START_PREFIX, get_member, redeem_invite
 from storage.models import utcnow
-from storage.timeutil import local_date
+from storage.timeutil import local_date, local_now
 from texts import errors as E
 from texts import start as S
 
@@ -93,23 +93,34 @@ async def _register(update: Update, context: CadreContext, code: str) -> None:
     message = update.effective_message
     try:
         who = await services.run_db(_redeem, code, user.id, user.full_name or "")
-    except InviteRejected as rejected:
-        await message.reply_text(S.REGISTER_FAILED.format(reason=S.INVITE_REFUSED[rejected.reason.value],
-                                                          code=quote(code, CODE_QUOTE_MAX)))
-        return
     except DatabaseUnavailable:
         await message.reply_text(E.DB_BUSY_KEEP.format(text=quote(message.text or code)))
+        return
+    if isinstance(who, InviteRejected):
+        await message.reply_text(refused_text(who, code, services.settings.timezone))
         return
     services.members.forget(user.id)
     log.info("member %s registered as %s", who.member_id, who.role)
     await message.reply_text(registered_text(who))
 
 
-def _redeem(session, code: str, telegram_user_id: int, display_name: str) -> Who:
-    member = redeem_invite(session, code, telegram_user_id=telegram_user_id, display_name=display_name)
+def _redeem(session, code: str, telegram_user_id: int, display_name: str) -> Who | InviteRejected:
+    try:
+        member = redeem_invite(session, code, telegram_user_id=telegram_user_id, display_name=display_name)
+    except InviteRejected as rejected:
+        return rejected  # returned, not raised: the transaction commits the wrong code for the throttle
     who = Who.of(member)
     assert who is not None
     return who
+
+
+def refused_text(rejected: InviteRejected, code: str, tz: str) -> str:
+    """Why the code was refused; once wrong codes lock the user out, until when (local time)."""
+    at = local_now(rejected.retry_at, tz).strftime("%H:%M") if rejected.retry_at is not None else ""
+    if rejected.reason == InviteFailure.LOCKED:
+        return S.REGISTER_LOCKED.format(at=at)
+    text = S.REGISTER_FAILED.format(reason=S.INVITE_REFUSED[rejected.reason.value], code=quote(code, CODE_QUOTE_MAX))
+    return f"{text}\n{S.REGISTER_LOCKED.format(at=at)}" if at else text
 
 
 def registered_text(who: Who) -> str:

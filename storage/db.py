@@ -11,6 +11,7 @@ Production creates the schema with Alembic (`cadrebot db upgrade`, storage.migra
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.errors import DatabaseUnavailable
 from storage.models import Base
 
+# How long a write waits for another SQLite writer's lock: batch work (migrations, the CLI) can wait; a user in
+# the chat gets "系统繁忙" (and the check is kept in the outbox) within about a second instead.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+INTERACTIVE_BUSY_TIMEOUT_MS = 800
+# The database, its journal and WAL files hold members' names and residents' answers: owner only.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 # Errors that mean "the database is not usable right now", as opposed to a bug or a constraint violation.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -56,13 +63,14 @@ def make_engine(
 ) -> Engine:
     """An Engine for the database at `url` (the deployer's DATABASE_URL).
 
-    SQLite: WAL journal, foreign keys on, busy timeout (ms), the file's directory created if missing.
+    SQLite: WAL journal, foreign keys on, busy timeout (ms); a missing file is created 0600 (its directory 0700),
+    and SQLite gives the -wal/-shm/-journal files the database file's mode.
     PostgreSQL: psycopg 3, pool_pre_ping. `engine_kwargs` go to `create_engine` (e.g. pool_size).
     """
     url = make_url(database_url(url))
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(url.database).expanduser())
         connect_args = dict(engine_kwargs.pop("connect_args", {}))
         connect_args.setdefault("timeout", busy_timeout_ms / 1000)
         connect_args.setdefault("check_same_thread", False)
@@ -89,6 +97,18 @@ def make_engine(
         connect_args.setdefault("connect_timeout", 5)
         return create_engine(url, connect_args=connect_args, **engine_kwargs)
     return create_engine(url, **engine_kwargs)
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 (its missing directories 0700) unless it exists; an existing file keeps
+    the mode its owner gave it."""
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.fchmod(fd, PRIVATE_FILE_MODE)  # whatever the umask
+    os.close(fd)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -133,8 +153,10 @@ class Database:
             ...
     """
 
-    def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
-        self.engine = make_engine(url, **engine_kwargs)
+    def __init__(self, url: str | URL, *, busy_timeout_ms: int = INTERACTIVE_BUSY_TIMEOUT_MS,
+                 **engine_kwargs: Any) -> None:
+        # Handlers and jobs answer someone who is waiting: a locked SQLite file fails fast (DatabaseUnavailable).
+        self.engine = make_engine(url, busy_timeout_ms=busy_timeout_ms, **engine_kwargs)
         self.sessions = make_session_factory(self.engine)
 
     @property
@@ -163,6 +185,7 @@ def dialect_name(bind: Session | Engine) -> str:
 __all__ = [
     "Database",
     "create_all",
+    "create_private_file",
     "database_url",
     "dialect_name",
     "make_engine",

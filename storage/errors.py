@@ -7,6 +7,7 @@ a database that is down or locked becomes `DatabaseUnavailable` (see `storage.db
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 
 class StorageError(Exception):
@@ -45,14 +46,16 @@ class InviteFailure(enum.Enum):
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
+    LOCKED = "locked"  # too many wrong codes lately: no code is tried until InviteRejected.retry_at
 
 
 class InviteRejected(StorageError):
-    """Redeeming an invite failed; `reason` is an `InviteFailure`."""
+    """Redeeming an invite failed; `reason` is an `InviteFailure`; `retry_at` (UTC) for LOCKED."""
 
-    def __init__(self, reason: InviteFailure) -> None:
+    def __init__(self, reason: InviteFailure, retry_at: datetime | None = None) -> None:
         super().__init__(reason.value)
         self.reason = reason
+        self.retry_at = retry_at
 
 
 class NotPermitted(StorageError):

@@ -2,12 +2,17 @@
 
 Redeeming is atomic: `UPDATE invites SET used_at=… WHERE code=… AND used_at IS NULL AND expires_at > now`
 and only the caller whose UPDATE hit the row gets the membership; everyone else gets `InviteRejected`.
+
+Guessing is throttled per Telegram user in the database (invite_attempts, so it holds across restarts and
+workers): after MAX_WRONG_CODES wrong codes within WRONG_CODE_WINDOW, no code is tried for LOCKOUT
+(InviteFailure.LOCKED, with `retry_at`). A right code clears the count.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +27,7 @@ from storage.models import (
     ROLE_CADRE,
     ROLES,
     Invite,
+    InviteAttempts,
     Member,
     utcnow,
 )
@@ -31,6 +37,9 @@ from storage.places import require_town, require_village
 INVITE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 INVITE_CODE_LENGTH = 8
 DEFAULT_INVITE_TTL = timedelta(days=7)
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+LOCKOUT = timedelta(minutes=15)
 SURVEY_START_PREFIX = "s_"  # t.me/<bot>?start=s_<villagecode>; invite codes never contain '_'
 
 
@@ -104,13 +113,18 @@ def redeem_invite(
 ) -> Member:
     """Consume the invite and bind the Telegram user to its role and place (creating or re-binding the member).
 
-    Raises InviteRejected(reason) with reason InviteFailure.UNKNOWN, USED or EXPIRED. Only one of several
-    concurrent redeemers of one code succeeds. The caller commits (or rolls back on error).
+    Raises InviteRejected(reason) with reason InviteFailure.UNKNOWN, USED or EXPIRED, or LOCKED (too many wrong
+    codes lately; the code is not even tried). Only one of several concurrent redeemers of one code succeeds.
+    A wrong code is counted in this transaction before InviteRejected is raised: the caller commits also then,
+    or the throttle never sees it.
     """
-    code = normalize_invite_code(code)
-    if not code or len(code) > INVITE_CODE_MAX:
-        raise InviteRejected(InviteFailure.UNKNOWN)
     now = now or utcnow()
+    code = normalize_invite_code(code)
+    attempts = _attempts_locked(session, telegram_user_id, now)
+    if attempts.locked_until is not None and attempts.locked_until > now:
+        raise InviteRejected(InviteFailure.LOCKED, retry_at=attempts.locked_until)
+    if not code or len(code) > INVITE_CODE_MAX:
+        raise _wrong_code(attempts, InviteFailure.UNKNOWN, now)
     consumed = session.execute(
         update(Invite)
         .where(Invite.code == code, Invite.used_at.is_(None), Invite.expires_at > now)
@@ -119,7 +133,8 @@ def redeem_invite(
         .execution_options(synchronize_session=False)
     ).first()
     if consumed is None:
-        raise InviteRejected(_why_refused(session, code, now))
+        raise _wrong_code(attempts, _why_refused(session, code, now), now)
+    session.delete(attempts)
     display_name = (display_name or "").strip()[:200]
     member_id = session.execute(
         upsert_insert(session, Member)
@@ -158,6 +173,40 @@ def redeem_invite(
     member = session.get(Member, member_id, populate_existing=True)
     assert member is not None
     return member
+
+
+def _attempts_locked(session: Session, telegram_user_id: int, now: datetime) -> InviteAttempts:
+    """The user's attempts row, created if missing and locked for this transaction (FOR UPDATE on PostgreSQL; on
+    SQLite the INSERT already holds the write lock), so that concurrent wrong codes are all counted."""
+    session.execute(
+        upsert_insert(session, InviteAttempts)
+        .values(telegram_user_id=telegram_user_id, failures=0, window_started_at=now)
+        .on_conflict_do_nothing(index_elements=["telegram_user_id"])
+    )
+    attempts = session.scalar(
+        select(InviteAttempts).where(InviteAttempts.telegram_user_id == telegram_user_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    return cast(InviteAttempts, attempts)
+
+
+def _wrong_code(attempts: InviteAttempts, reason: InviteFailure, now: datetime) -> InviteRejected:
+    """Count a wrong code (a new window once the last one is over); the one that reaches MAX_WRONG_CODES starts
+    the lock-out (then `retry_at` is set). The user is still told why this code was refused."""
+    if attempts.window_started_at <= now - WRONG_CODE_WINDOW or attempts.locked_until is not None:
+        attempts.failures, attempts.window_started_at, attempts.locked_until = 0, now, None
+    attempts.failures += 1
+    if attempts.failures >= MAX_WRONG_CODES:
+        attempts.locked_until = now + LOCKOUT
+    return InviteRejected(reason, retry_at=attempts.locked_until)
+
+
+def wrong_code_lockout(session: Session, telegram_user_id: int, *, now: datetime | None = None) -> datetime | None:
+    """Until when this user may not try an invite code (UTC), or None."""
+    locked_until = session.scalar(
+        select(InviteAttempts.locked_until).where(InviteAttempts.telegram_user_id == telegram_user_id)
+    )
+    return locked_until if locked_until is not None and locked_until > (now or utcnow()) else None
 
 
 def _why_refused(session: Session, code: str, now: datetime) -> InviteFailure:
@@ -224,6 +273,9 @@ __all__ = [
     "DEFAULT_INVITE_TTL",
     "INVITE_ALPHABET",
     "INVITE_CODE_LENGTH",
+    "LOCKOUT",
+    "MAX_WRONG_CODES",
+    "WRONG_CODE_WINDOW",
     "InviteFailure",
     "InviteRejected",
     "ROLE_ADMIN",
@@ -241,4 +293,5 @@ __all__ = [
     "redeem_invite",
     "remove_member",
     "survey_link",
+    "wrong_code_lockout",
 ]

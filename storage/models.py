@@ -6,9 +6,11 @@ Tables (one class each):
     villages              Village           村/社区, with a short unique code, in one town
     members               Member            staff bound by Telegram user ID: cadre (village), bureau (town), admin
     invites               Invite            single-use, expiring registration codes
+    invite_attempts       InviteAttempts    wrong invite codes per Telegram user, and the lock-out they lead to
     check_log             CheckLog          every task check: text, verdict, top item, village, time, 👍/👎 feedback
     red_cards             RedCard           red-card candidates; one row per (village, department, item, period)
     red_card_events       RedCardEvent      timeline of a red card: who did what, when
+    red_card_reports      RedCardReport     the red card a check was reported as (at most one per check)
     survey_periods        SurveyPeriod      survey periods ('2026-11' monthly or '2026-Q4' quarterly)
     survey_responses      SurveyResponse    one anonymous response per respondent key (HMAC), day only, no Telegram ID
     survey_answers        SurveyAnswer      one score 1-5 per answered aspect of a response (skipped = absent)
@@ -210,6 +212,18 @@ class Invite(Base):
     town: Mapped[Town | None] = relationship(lazy="joined")
 
 
+class InviteAttempts(Base):
+    """Wrong invite codes of one Telegram user in the current window, and until when they may not try again:
+    in the database, so that a lock-out holds across restarts and workers (see storage.members)."""
+
+    __tablename__ = "invite_attempts"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 # ---------------------------------------------------------------------------------------------- checks
 
 
@@ -288,6 +302,18 @@ class RedCardEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     red_card: Mapped[RedCard] = relationship(back_populates="events")
+
+
+class RedCardReport(Base):
+    """The red card one check's answer was reported as: a check raises at most one report (the primary key), so
+    pressing 记为红牌候选 again on the same answer cannot count the card again. `red_card_id` is set in the
+    same transaction that claims the check (NULL only inside it)."""
+
+    __tablename__ = "red_card_reports"
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("check_log.id", ondelete="CASCADE"), primary_key=True)
+    red_card_id: Mapped[int | None] = mapped_column(ForeignKey("red_cards.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # ---------------------------------------------------------------------------------------------- surveys
@@ -453,6 +479,7 @@ __all__ = [
     "DigestSend",
     "DigestSubscription",
     "Invite",
+    "InviteAttempts",
     "Member",
     "NO_ITEM",
     "PendingAction",
@@ -464,6 +491,7 @@ __all__ = [
     "ROLE_CADRE",
     "RedCard",
     "RedCardEvent",
+    "RedCardReport",
     "Resident",
     "SurveyAnswer",
     "SurveyPeriod",

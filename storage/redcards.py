@@ -30,6 +30,7 @@ from storage.models import (
     Member,
     RedCard,
     RedCardEvent,
+    RedCardReport,
     Town,
     Village,
     utcnow,
@@ -59,7 +60,8 @@ def evaluation_period(now: datetime | None = None, tz: str = DEFAULT_TZ) -> str:
 @dataclass(frozen=True)
 class RecordResult:
     card: RedCard
-    created: bool  # False: an existing candidate was counted again
+    created: bool  # False: an existing candidate was counted again (or, with already_reported, not at all)
+    already_reported: bool = False  # the check was reported before: `card` is that report's card, not counted
 
 
 def record_red_card(
@@ -72,6 +74,7 @@ def record_red_card(
     item_id: str | None = None,
     evidence: Iterable[str] = (),
     member_id: int | None = None,
+    check_id: int | None = None,
     period: str | None = None,
     now: datetime | None = None,
     tz: str = DEFAULT_TZ,
@@ -81,6 +84,10 @@ def record_red_card(
 
     `department_key`: the canonical name to group by (default: the department itself).
     Adds a timeline event 'created' or 'reported_again' (note = the new task text). Evidence words are merged.
+
+    `check_id`: the check the card is reported from. A check raises one report at most: if it was reported before
+    (or is being reported by a concurrent press), nothing is counted and the result is `already_reported`, with
+    the card it was reported as.
     """
     department = (department or "").strip()
     if not department or len(department) > DEPARTMENT_MAX:
@@ -91,6 +98,11 @@ def record_red_card(
     item = (item_id or NO_ITEM).strip()
     task_text = (task_text or "").strip()[:TASK_TEXT_MAX]
     words = _unique(evidence)
+    if check_id is not None and not _claim_check(session, check_id, now):
+        earlier = reported_card(session, check_id)
+        if earlier is None:
+            raise InvalidInput("这条查询已记过红牌候选")
+        return RecordResult(card=earlier, created=False, already_reported=True)
     key = (
         RedCard.village_id == village_id,
         RedCard.department == department,
@@ -138,12 +150,37 @@ def record_red_card(
     session.flush()
     card = session.get(RedCard, card_id, populate_existing=True)
     assert card is not None
+    if check_id is not None:
+        session.execute(
+            update(RedCardReport).where(RedCardReport.check_id == check_id).values(red_card_id=card_id)
+            .execution_options(synchronize_session=False)
+        )
     if not created and words:
         merged = _unique([*(card.evidence or []), *words])
         if merged != list(card.evidence or []):
             card.evidence = merged
             session.flush()
     return RecordResult(card=card, created=created)
+
+
+def _claim_check(session: Session, check_id: int, now: datetime) -> bool:
+    """Claim the check for one report: the primary key lets one INSERT through; on PostgreSQL a concurrent
+    claimer waits for the first transaction and then finds the row. False if it was claimed already."""
+    claimed = session.execute(
+        upsert_insert(session, RedCardReport)
+        .values(check_id=check_id, at=now)
+        .on_conflict_do_nothing(index_elements=["check_id"])
+        .returning(RedCardReport.check_id)
+    ).scalar()
+    return claimed is not None
+
+
+def reported_card(session: Session, check_id: int) -> RedCard | None:
+    """The red card this check was reported as, or None."""
+    return session.scalar(
+        select(RedCard).join(RedCardReport, RedCardReport.red_card_id == RedCard.id)
+        .where(RedCardReport.check_id == check_id)
+    )
 
 
 def _unique(words: Iterable[str]) -> list[str]:
@@ -417,6 +454,7 @@ __all__ = [
     "list_red_cards",
     "list_town_red_cards",
     "record_red_card",
+    "reported_card",
     "restore_red_card",
     "timeline",
     "withdraw_red_card",

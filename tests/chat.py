@@ -95,9 +95,9 @@ class Chat:
         document = {"file_id": "BQACAgIAAxk", "file_unique_id": "AgADd", "file_name": file_name}
         return await self._deliver({"message": self._message(document=document)})
 
-    async def edit_text(self, message_id: int, text: str) -> list[SentMessage]:
+    async def edit_text(self, message_id: int, text: str, **extra: Any) -> list[SentMessage]:
         """The user edits an earlier message (Telegram sends an `edited_message` update)."""
-        message = self._message(text=text)
+        message = self._message(text=text, **extra)
         message["message_id"] = message_id
         message["edit_date"] = int(time.time())
         return await self._deliver({"edited_message": message})

@@ -45,6 +45,10 @@ RC_STILL_WAITING = ("上面这条已按新任务查询。红牌候选「{task}�
                     "发送 /cancel 取消。")
 RC_SAVED_NEW = "✅ 已记为红牌候选：{department}｜{item}\n本年度第 1 次。发送 /redcards 查看、确认或撤回。"
 RC_SAVED_AGAIN = "✅ 已记为红牌候选：{department}｜{item}\n同一部门、同一事项本年度已有记录，已累计为第 {count} 次。发送 /redcards 查看。"
+RC_ALREADY_REPORTED = ("这条查询已记为红牌候选：{department}｜{item}（{status}，本年度共 {count} 次）。"
+                       "同一条查询只记一次；发送 /redcards 查看。")
+RC_ALREADY_TOAST = "这条查询已记过红牌候选。"
+RC_STILL_ASKING_TOAST = "这条红牌候选还在等部门名称。"
 RC_ITEM_UNLISTED = "未列入清单的事项"
 RC_CANCELLED = "已取消记录红牌候选。"
 RC_SAVED_TOAST = "已保存。"

@@ -17,6 +17,9 @@ RATE_LIMITED = "您发得太快了，请 {seconds} 秒后再试。刚才这条�
 # Red cards and digests are for the member alone: never shown in a group chat residents can read.
 PRIVATE_ONLY = "请在与机器人的私聊中使用此命令。"
 
+# An edited message is not checked again (it was answered when first sent, and would be counted twice).
+EDIT_NOT_RECHECKED = "修改过的消息不会重新查询。如需查询修改后的内容，请把它作为一条新消息发送。"
+
 NOT_TEXT = "我只能看懂文字。语音请先转成文字，图片请把里面的任务用一句话写出来。"
 
 # Quote back what the user sent, shortened so that the reply fits one Telegram message.

@@ -13,6 +13,7 @@ ACCEPTS = {
     "agreement": "已有的协议书名称：{choices}；或设为空，按方案全部协助事项",
     "knowledge_dir": "已有的知识库目录（结构同 knowledge/data/）",
     "secret": "非空的密钥",
+    "secret_file": "密钥文件路径（已有的文件，或所在目录可创建的新文件；不能是目录）",
     "timezone": "存在的时区名，如 Asia/Shanghai",
     "survey_period": "测评周期 monthly（每月）或 quarterly（每季度）",
     "survey_aspects": "逗号分隔的测评方面代码（内置：{choices}），新方面写成 代码:名称，不能重复",

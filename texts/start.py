@@ -62,7 +62,10 @@ INVITE_REFUSED = {
     "unknown": "邀请码不存在，请核对后重试，或向管理员索取新的邀请码。",
     "used": "该邀请码已被使用过，每个邀请码只能用一次。请向管理员索取新的邀请码。",
     "expired": "该邀请码已过期，请向管理员索取新的邀请码。",
+    "locked": "邀请码输错次数太多，暂时不能注册。",
 }
+# Too many wrong codes (storage.members.MAX_WRONG_CODES in a few minutes); {at}: local time HH:MM
+REGISTER_LOCKED = "邀请码输错次数太多，请于 {at} 之后再试。"
 
 # `cadrebot run` (printed on the deployer's console)
 RUN_NO_TOKEN = "未设置 TELEGRAM_BOT_TOKEN，改为打开本地对话（cadrebot chat）；设置令牌后再运行即可启动 Telegram 机器人。"

@@ -421,11 +421,18 @@ async def test_bot_replies_to_bad_input_clearly(cadre, session_factory):
         assert s.scalar(select(func.count()).select_from(CheckLog)) >= 2
 
 
-async def test_an_edited_message_is_checked_again(cadre):
-    first = await cadre.send_text("低保")
-    await cadre.edit_text(cadre.sent_by_user[-1]["message"]["message_id"], FORBIDDEN)
-    assert cadre.last_message.text.startswith("⛔")
-    assert cadre.last_message != first[-1]
+async def test_an_edited_message_is_not_checked_or_logged_again(cadre, session_factory):
+    await cadre.send_text("低保")
+    logged = len(rows(session_factory, CheckLog))
+    first_id = cadre.sent_by_user[-1]["message"]["message_id"]
+    [reply] = await cadre.edit_text(first_id, FORBIDDEN)
+    assert reply.text == "修改过的消息不会重新查询。如需查询修改后的内容，请把它作为一条新消息发送。"
+    assert len(rows(session_factory, CheckLog)) == logged
+    [reply] = await cadre.edit_text(first_id, "/register ABCD1234",
+                                    entities=[{"type": "bot_command", "offset": 0, "length": 9}])
+    assert "修改过的消息不会重新查询" in reply.text  # an edited command is not run again either
+    await cadre.send_text(FORBIDDEN)  # sent anew, it is checked
+    assert cadre.last_message.text.startswith("⛔") and len(rows(session_factory, CheckLog)) == logged + 1
 
 
 async def test_bureau_checks_without_red_card_button_and_is_refused_if_forged(bot, invite, session_factory):

@@ -157,6 +157,45 @@ async def test_none_of_these_marks_the_answer_with_a_thumbs_down(cadre):
     assert "👎 已评" in answer.button_labels
 
 
+# ---------------------------------------------------------------------------------------------- one card per check
+
+
+async def test_pressing_red_card_five_times_on_one_answer_reports_it_once(cadre, session_factory):
+    [answer] = await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选", message=answer)
+    first_question = cadre.last_message
+    await cadre.press("记为红牌候选", message=answer)  # pressed again before choosing: the same question
+    second_question = cadre.last_message
+    assert "哪个部门" in second_question.text
+    assert len(rows(session_factory, PendingAction)) == 1
+    await cadre.press("街道办事处", message=second_question)
+    assert "第 1 次" in cadre.last_message.text
+    for _ in range(3):
+        await cadre.press("记为红牌候选", message=answer)
+        assert cadre.last_message.text.startswith("这条查询已记为红牌候选：街道办事处｜C20")
+        assert "本年度共 1 次" in cadre.last_message.text and "累计" not in cadre.last_message.text
+    # the first question's keyboard is stale now: it cannot add a second report either
+    await cadre.press("街道办事处", message=first_question)
+    [card] = rows(session_factory, RedCard)
+    assert card.count == 1
+    assert [e.action for e in rows(session_factory, RedCardEvent)] == ["created"]
+    assert rows(session_factory, PendingAction) == []
+
+
+async def test_pressing_red_card_again_while_its_department_is_typed_asks_for_it_again(cadre, session_factory):
+    [answer] = await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选", message=answer)
+    await cadre.press("其他(手动输入)")
+    await cadre.press("记为红牌候选", message=answer)
+    assert "请直接发送部门名称" in cadre.last_message.text
+    assert [p.kind for p in rows(session_factory, PendingAction)] == ["redcard_typed"]
+    await cadre.send_text("镇医保办")
+    await cadre.press("记为红牌候选", message=answer)
+    assert "已记为红牌候选：镇医保办" in cadre.last_message.text
+    [card] = rows(session_factory, RedCard)
+    assert card.count == 1
+
+
 # ---------------------------------------------------------------------------------------------- /cancel
 
 

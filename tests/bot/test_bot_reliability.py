@@ -7,8 +7,10 @@ import asyncio
 import io
 import logging
 import sqlite3
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 from telegram.ext import AIORateLimiter
 
@@ -114,11 +116,8 @@ class Locker:
 
 
 def busy_database(db_kind: str, db_url: str, monkeypatch) -> Database:
-    """The same database with a short wait for locks (as production's, only shorter)."""
+    """The same database with a short wait for locks (SQLite: production's own; PostgreSQL: shorter)."""
     if db_kind == "sqlite":
-        import storage.db
-
-        monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
         return Database(db_url)
     return Database(db_url, connect_args={"options": "-c lock_timeout=200"})
 
@@ -139,6 +138,25 @@ async def test_database_locked_check_is_answered_and_saved_when_released(bot, ca
         bot.services.db.dispose()
         bot.services.db = live
         bot.services.database_back()  # skip the few seconds' pause before the database is tried again
+
+
+async def test_a_write_locked_sqlite_file_answers_within_a_second(bot, cadre, db_kind, db_url, session_factory):
+    """Another writer (a CLI command, a backup) holds SQLite's lock: the cadre is not kept waiting for it."""
+    if db_kind != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL's lock_timeout is the test above")
+    with Locker(db_kind, db_url):
+        started = time.monotonic()
+        await cadre.send_text(FORBIDDEN)
+        waited = time.monotonic() - started
+        answer = cadre.last_message.text
+        assert rows(session_factory, CheckLog) == []  # readers still see the file: nothing was written
+    assert waited < 1.5, f"the reply took {waited:.1f} s"
+    assert answer.startswith("⛔") and "C20" in answer and "系统繁忙" in answer and "恢复后会自动补存" in answer
+    assert len(bot.services.outbox) == 1
+    bot.services.database_back()  # skip the few seconds' pause before the database is tried again
+    await cadre.send_text(ASSIST)  # the lock is gone: this check is saved, and so is the one that waited
+    await wait_until(lambda: len(bot.services.outbox) == 0)
+    assert sorted(e.text for e in rows(session_factory, CheckLog)) == sorted([FORBIDDEN, ASSIST])
 
 
 async def test_unsaved_checks_survive_a_restart(bot, cadre, session_factory, places):

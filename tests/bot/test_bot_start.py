@@ -103,3 +103,32 @@ async def test_unknown_command_and_cancel_with_nothing_pending(bot):
     assert "不认识这个命令" in user.last_message.text
     await user.send_command("cancel")
     assert "没有进行中的操作" in user.last_message.text or "没有" in user.last_message.text
+
+
+async def test_in_a_group_start_help_and_register_only_point_to_the_private_chat(bot, cadre, invite, session_factory):
+    """Residents read along in a group: no role, village or invite is answered there, and no code is redeemed."""
+    from storage.models import PendingAction
+    from tests.bot.test_bot_check import FORBIDDEN, rows
+    from tests.telegram_transport import BOT_USERNAME
+
+    pointer = "请在与机器人的私聊中使用此命令。"
+    group = cadre.in_group(-1001000000001, "东湖村居民群")
+    for command in ("help", "start", f"help@{BOT_USERNAME}"):
+        [reply] = await group.send_command(command)
+        assert reply.text == pointer, command
+
+    newcomer = bot.chat(CADRE2_ID, "赵主任")
+    code = invite("cadre", "V2")
+    [reply] = await newcomer.in_group(-1001000000002, "西山村居民群").send_command("register", code)
+    assert reply.text == pointer
+    await newcomer.send_command("register", code)  # the code still works in the private chat
+    assert "注册成功" in newcomer.last_message.text and "西山村" in newcomer.last_message.text
+
+    await cadre.send_text(FORBIDDEN)  # a red card waiting for its typed department, in the private chat
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    pending = [p.kind for p in rows(session_factory, PendingAction)]
+    [reply] = await group.send_command("cancel")
+    assert reply.text == pointer
+    assert [p.kind for p in rows(session_factory, PendingAction)] == pending
+    assert all("东湖村" not in m.text and "干部" not in m.text for m in group.replies)

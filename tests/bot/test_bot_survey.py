@@ -34,3 +34,20 @@ async def test_text_goes_to_the_waiting_survey_then_after_cancel_to_the_task_che
     assert [m.text for m in new] == [E.CANCELLED]
     new = await aunt.send_text(FORBIDDEN_TASK)  # nothing waits now: the task check answers
     assert len(new) == 1 and "不在准入范围" in new[0].text
+
+
+async def test_an_edited_survey_comment_is_neither_logged_as_a_check_nor_changes_the_comment(bot, session_factory):
+    from sqlalchemy import func, select
+
+    from storage.models import CheckLog
+
+    aunt = bot.chat(RESIDENT_ID, "李阿姨")
+    await aunt.send_command("survey", "V1")
+    for _ in range(8):
+        await aunt.press("4 满意")
+    await aunt.send_text("路灯坏了")
+    comment_id = aunt.sent_by_user[-1]["message"]["message_id"]
+    [reply] = await aunt.edit_text(comment_id, FORBIDDEN_TASK)
+    assert "修改过的消息不会重新查询" in reply.text
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(CheckLog)) == 0

@@ -14,6 +14,7 @@ from storage.members import (
     issue_invite,
     redeem_invite,
     survey_link,
+    wrong_code_lockout,
 )
 from storage.models import AuditLog, Invite, Member, utcnow
 from storage.places import add_town, add_village
@@ -81,9 +82,10 @@ def test_an_invite_expires_after_seven_days(session, places):
 
 
 def test_unknown_and_malformed_codes_are_refused_as_unknown(session, places):
-    for code in ("ZZZZZZZZ", "", "   ", "x" * 100, "s_V1", "; DROP TABLE invites"):
+    codes = ("ZZZZZZZZ", "", "   ", "x" * 100, "s_V1", "; DROP TABLE invites")
+    for user_id, code in enumerate(codes, start=1):  # one account each: six wrong codes from one would lock it out
         with pytest.raises(InviteRejected) as caught:
-            redeem_invite(session, code, telegram_user_id=1)
+            redeem_invite(session, code, telegram_user_id=user_id)
         assert caught.value.reason is InviteFailure.UNKNOWN
 
 
@@ -143,3 +145,58 @@ def test_many_concurrent_redeems_of_one_code_only_one_wins(session, places, stam
 def test_deep_links():
     assert invite_link("@demo_bot", "ABCD2345") == "https://t.me/demo_bot?start=ABCD2345"
     assert survey_link("demo_bot", "DEMO01") == "https://t.me/demo_bot?start=s_DEMO01"
+
+
+# ---------------------------------------------------------------------------------------------- guessing codes
+
+
+def _wrong(session, user_id, now, code="ZZZZZZZZ"):
+    """One wrong code, committed as the bot commits it; the reason the user is given."""
+    try:
+        redeem_invite(session, code, telegram_user_id=user_id, now=now)
+    except InviteRejected as rejected:
+        session.commit()
+        return rejected
+    raise AssertionError("a wrong code was accepted")
+
+
+def test_five_wrong_codes_lock_the_account_out_for_fifteen_minutes(session, places):
+    start = utcnow()
+    invite = issue_invite(session, role="cadre", village_code="V1", now=start)
+    session.commit()
+    for minute in range(4):
+        refused = _wrong(session, 7, start + timedelta(minutes=minute))
+        assert refused.reason is InviteFailure.UNKNOWN and refused.retry_at is None
+    fifth = _wrong(session, 7, start + timedelta(minutes=4))
+    assert fifth.reason is InviteFailure.UNKNOWN and fifth.retry_at == start + timedelta(minutes=19)
+    # locked: even the right code is not tried, and the invite stays unused
+    locked = _wrong(session, 7, start + timedelta(minutes=18), code=invite.code)
+    assert locked.reason is InviteFailure.LOCKED and locked.retry_at == start + timedelta(minutes=19)
+    assert wrong_code_lockout(session, 7, now=start + timedelta(minutes=18)) == start + timedelta(minutes=19)
+    session.expire_all()
+    assert session.get(Invite, invite.id).used_at is None
+    # another account is not affected by this one's guesses
+    assert wrong_code_lockout(session, 8, now=start + timedelta(minutes=18)) is None
+    # after the lock-out the right code works
+    member = redeem_invite(session, invite.code, telegram_user_id=7, now=start + timedelta(minutes=19, seconds=1))
+    session.commit()
+    assert member.role == "cadre"
+
+
+def test_wrong_codes_spread_over_more_than_ten_minutes_do_not_lock_out(session, places):
+    start = utcnow()
+    for minute in (0, 3, 6, 9, 11, 13, 15, 17):  # never 5 within ten minutes of the first of a window
+        refused = _wrong(session, 7, start + timedelta(minutes=minute))
+        assert refused.reason is InviteFailure.UNKNOWN and refused.retry_at is None
+    assert wrong_code_lockout(session, 7, now=start + timedelta(minutes=17)) is None
+
+
+def test_a_right_code_clears_the_count_of_wrong_ones(session, places):
+    start = utcnow()
+    invite = issue_invite(session, role="cadre", village_code="V1", now=start)
+    session.commit()
+    for minute in range(4):
+        _wrong(session, 7, start + timedelta(minutes=minute))
+    redeem_invite(session, invite.code, telegram_user_id=7, now=start + timedelta(minutes=4))
+    session.commit()
+    assert _wrong(session, 7, start + timedelta(minutes=5)).retry_at is None

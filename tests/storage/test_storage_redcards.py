@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.errors import InvalidInput, InvalidTransition, NotFound, NotPermitted
-from storage.models import NO_ITEM, RedCard, RedCardEvent
+from storage.models import NO_ITEM, CheckLog, RedCard, RedCardEvent
 from storage.redcards import (
     can_view,
     confirm_red_card,
@@ -18,6 +18,7 @@ from storage.redcards import (
     list_red_cards,
     list_town_red_cards,
     record_red_card,
+    reported_card,
     timeline,
     withdraw_red_card,
 )
@@ -107,6 +108,50 @@ def test_many_concurrent_reports_are_all_counted(session, world, stampede):
     (row,) = session.query(RedCard).all()
     assert row.count == 8
     assert session.query(RedCardEvent).count() == 8
+
+
+def _check(session, world, member="cadre1", village="V1"):
+    entry = CheckLog(text="要求村里出具房屋安全证明", verdict="restricted", top_item_id="C20",
+                     village_id=world.villages[village].id, member_id=world.members[member].id)
+    session.add(entry)
+    session.commit()
+    return entry.id
+
+
+def test_one_check_is_reported_once_however_often_it_is_sent(session, world):
+    check_id = _check(session, world)
+    first = _record(session, world, check_id=check_id)
+    session.commit()
+    again = _record(session, world, check_id=check_id, department="县住建局")  # even under another department
+    session.commit()
+    assert first.created and not first.already_reported
+    assert again.already_reported and again.card.id == first.card.id and again.card.department == "住建局"
+    (row,) = session.query(RedCard).all()
+    assert row.count == 1
+    assert [e.action for e in timeline(session, row.id)] == ["created"]
+    assert reported_card(session, check_id).id == row.id
+    # another check of the same task is a new report, counted on the same card
+    other = _record(session, world, check_id=_check(session, world))
+    session.commit()
+    assert not other.already_reported and other.card.count == 2
+
+
+def test_concurrent_reports_of_one_check_count_once(session, world, stampede):
+    check_id = _check(session, world, member="cadre2", village="V2")
+    village_id, member_id = world.villages["V2"].id, world.members["cadre2"].id
+    outcomes = stampede(
+        lambda s: record_red_card(
+            s, village_id=village_id, member_id=member_id, department="卫健委", item_id=None, task_text="y",
+            check_id=check_id,
+        ).already_reported,
+        n=5,
+    )
+    assert [o.error for o in outcomes] == [None] * 5
+    assert sorted(o.value for o in outcomes) == [False] + [True] * 4
+    session.expire_all()
+    (row,) = session.query(RedCard).all()
+    assert row.count == 1
+    assert session.query(RedCardEvent).count() == 1
 
 
 def test_listing_is_per_village_paginated_newest_first(session, world):
