@@ -140,10 +140,9 @@ async def test_database_locked_check_is_answered_and_saved_when_released(bot, ca
         bot.services.database_back()  # skip the few seconds' pause before the database is tried again
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])  # SQLite's file lock; PostgreSQL's lock_timeout is the test above
 async def test_a_write_locked_sqlite_file_answers_within_a_second(bot, cadre, db_kind, db_url, session_factory):
     """Another writer (a CLI command, a backup) holds SQLite's lock: the cadre is not kept waiting for it."""
-    if db_kind != "sqlite":
-        pytest.skip("SQLite's file lock; PostgreSQL's lock_timeout is the test above")
     with Locker(db_kind, db_url):
         started = time.monotonic()
         await cadre.send_text(FORBIDDEN)
