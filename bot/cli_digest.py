@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli_parser import ChineseHelpFormatter
-from bot.digest.tables import TABLE_KEYS
 from texts import digest as T
 
 if TYPE_CHECKING:  # imported when a command runs, not when `cadrebot` builds its parser
@@ -47,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--week", default=None, help=T.CLI_WEEK_HELP)
     parser.add_argument("--town", default=None, metavar="CODE", help=T.CLI_TOWN_HELP)
     parser.add_argument("--format", default=None, choices=FORMATS, help=T.CLI_FORMAT_HELP)
-    parser.add_argument("--table", default=None, choices=TABLE_KEYS, metavar="NAME",
-                        help=T.CLI_TABLE_HELP + "；".join(f"{key} {T.TABLE_LABELS[key]}" for key in TABLE_KEYS))
+    parser.add_argument("--table", default=None, choices=tuple(T.TABLE_LABELS), metavar="NAME",
+                        help=T.CLI_TABLE_HELP + "；".join(f"{key} {label}" for key, label in T.TABLE_LABELS.items()))
     parser.add_argument("--out", default=None, metavar="FILE", help=T.CLI_OUT_HELP)
     parser.set_defaults(func=run_digest)
 

@@ -308,25 +308,8 @@ def restore_red_card(
     card's village. NotFound, NotPermitted, InvalidTransition (no longer withdrawn); event 'restored'."""
     if back_to not in RESTORABLE:
         raise InvalidInput(f"cannot restore a red card to {back_to!r}")
-    card = session.get(RedCard, card_id)
-    if card is None:
-        raise NotFound("red_card", card_id)
-    if not can_decide(actor, card):
-        raise NotPermitted("您无权更改这条红牌候选")
-    now = now or utcnow()
-    changed = session.execute(
-        update(RedCard)
-        .where(RedCard.id == card_id, RedCard.status == "withdrawn")
-        .values(status=back_to, updated_at=now)
-        .returning(RedCard.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    session.refresh(card)
-    if changed is None:
-        raise InvalidTransition(card.status, back_to)
-    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor.id, action="restored", at=now, note=back_to))
-    session.flush()
-    return card
+    return _transition(session, card_id, actor, back_to, can_decide, back_to, now,
+                       from_states=("withdrawn",), action="restored")
 
 
 def include_red_card(
@@ -353,7 +336,8 @@ def _anyone(actor: object, card: RedCard) -> bool:
     return True
 
 
-def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
+def _transition(session, card_id, actor, wanted, allowed, note, now, *, from_states=None, action=None) -> RedCard:
+    """`wanted` from one of `from_states` (default TRANSITIONS[wanted]); the event is `action` (default `wanted`)."""
     card = session.get(RedCard, card_id)
     if card is None:
         raise NotFound("red_card", card_id)
@@ -362,7 +346,7 @@ def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
     now = now or utcnow()
     changed = session.execute(
         update(RedCard)
-        .where(RedCard.id == card_id, RedCard.status.in_(TRANSITIONS[wanted]))
+        .where(RedCard.id == card_id, RedCard.status.in_(from_states or TRANSITIONS[wanted]))
         .values(status=wanted, updated_at=now)
         .returning(RedCard.id)
         .execution_options(synchronize_session=False)
@@ -371,7 +355,7 @@ def _transition(session, card_id, actor, wanted, allowed, note, now) -> RedCard:
     if changed is None:
         raise InvalidTransition(card.status, wanted)
     actor_id = actor.id if isinstance(actor, Member) else None
-    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor_id, action=wanted, at=now, note=note))
+    session.add(RedCardEvent(red_card_id=card_id, actor_member_id=actor_id, action=action or wanted, at=now, note=note))
     session.flush()
     return card
 

@@ -20,10 +20,8 @@ Cell = int | float | str | None
 
 
 # Every table's stable name: its CSV file (`--format csv`, `--table NAME`); titles may carry numbers.
-TABLE_KEYS = (
-    "overview", "period", "top_items", "villages", "rc_departments", "rc_detail", "rc_charted", "rc_ytd", "aspects",
-    "comments", "gaps",
-)
+# texts.digest.TABLE_LABELS names every table, in this order: one list, which the CLI reads without loading the digest.
+TABLE_KEYS = tuple(T.TABLE_LABELS)
 
 
 @dataclass
