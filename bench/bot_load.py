@@ -3,6 +3,8 @@ offline recording transport, on SQLite and on PostgreSQL, with a baseline in the
 
     .venv/bin/python bench/bot_load.py                         # 100 users, SQLite and PostgreSQL
     .venv/bin/python bench/bot_load.py --users 100 --db postgres --seconds 20 --rate 200
+    .venv/bin/python bench/bot_load.py --intake --workers 1,2,4      # production's path: the durable intake,
+                                                                     # 1-4 worker processes on PostgreSQL
 
 What runs:
 - Each database is fresh (SQLite: a temporary file; PostgreSQL: a throwaway database, dropped afterwards),
@@ -408,6 +410,200 @@ async def main_async(args: argparse.Namespace) -> int:
         return 1 if failed and args.strict else 0
 
 
+# ---------------------------------------------------------------------------------------------- the intake, 1-4 workers
+
+
+def worker_process(url: str, name: str, data_dir: str) -> None:
+    """One `cadrebot worker` as production builds it (durable intake, IntakeWorker), with the offline transport
+    instead of Telegram; stops when the driver sends SIGTERM."""
+    import signal
+
+    import knowledge
+    from bot.intake import IntakeMode
+
+    settings = Settings(data_dir=Path(data_dir)).replace(database_url=url)
+    kb = knowledge.from_settings(settings)
+    app = build_application(settings, token=TOKEN, request=RecordingRequest(record=False), kb=kb, rate_limiter=None,
+                            set_commands=False, limiter=RateLimiter(per_minute=0), intake=IntakeMode.WEBHOOK,
+                            worker_name=name, job_queue=False, **DB_MODE)
+    tune_runtime()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        async with app:
+            await app.post_init(app)
+            await app.start()
+            print("ready", flush=True)
+            await stop.wait()
+            await app.stop()
+            await app.post_stop(app)
+
+    asyncio.run(serve())
+
+
+class IntakeDriver:
+    """The receiving side: saves updates into the intake exactly as `cadrebot run` does (DurableUpdateQueue, one
+    transaction per batch), and sees them finish by reading their status back."""
+
+    def __init__(self, url: str, texts: list[str]) -> None:
+        from bot.intake import DurableUpdateQueue, bot_id_of
+        from storage.db import Database
+
+        self.db = Database(url)
+        self.queue = DurableUpdateQueue(self.db, Settings().secret.get_secret_value(), bot_id_of(TOKEN))
+        self.texts = texts
+        self.ids = itertools.count(1)
+        self.sent_at: dict[int, float] = {}
+        self.waiters: dict[int, asyncio.Future] = {}
+        self.latencies: list[float] = []
+        self.kinds: dict[str, int] = {}
+
+    def update_for(self, user: User) -> Update:
+        uid = next(self.ids)
+        message: dict[str, Any] = {"message_id": uid, "date": int(time.time()),
+                                   "chat": {"id": user.user_id, "type": "private", "first_name": "压测"},
+                                   "from": {"id": user.user_id, "is_bot": False, "first_name": "压测"}}
+        if user.rng.random() > 0.96:
+            command = "/redcards" if user.cadre else "/help"
+            message["text"] = command
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+            self.kinds["command"] = self.kinds.get("command", 0) + 1
+        else:
+            message["text"] = user.rng.choice(self.texts)
+            self.kinds["check"] = self.kinds.get("check", 0) + 1
+        return Update.de_json({"update_id": uid, "message": message}, None)
+
+    async def send(self, updates: list[Update]) -> list[asyncio.Future]:
+        loop = asyncio.get_running_loop()
+        futures = []
+        now = time.perf_counter()
+        for update in updates:
+            await self.queue.put(update)
+            self.sent_at[update.update_id] = now
+            futures.append(self.waiters.setdefault(update.update_id, loop.create_future()))
+        await self.queue.save()
+        return futures
+
+    async def watch(self) -> None:
+        """Resolve the futures of finished updates (polled every 2 ms: included in the latencies)."""
+        from sqlalchemy import select
+
+        from storage.intake import Status
+        from storage.models import InboundUpdate
+
+        def finished(waiting: list[int]) -> list[int]:
+            with self.db.session() as s:
+                return list(s.scalars(select(InboundUpdate.update_id).where(
+                    InboundUpdate.bot_id == self.queue.bot_id, InboundUpdate.update_id.in_(waiting),
+                    InboundUpdate.status >= int(Status.DONE))))
+
+        while True:
+            waiting = list(self.waiters)
+            ids = await asyncio.to_thread(finished, waiting) if waiting else []
+            now = time.perf_counter()
+            for uid in ids:
+                future = self.waiters.pop(uid, None)
+                if future is not None and not future.done():
+                    self.latencies.append(now - self.sent_at.pop(uid))
+                    future.set_result(None)
+            await asyncio.sleep(0.002)
+
+
+async def intake_run(label: str, url: str, data_dir: str, workers: int, people: list[User], texts: list[str],
+                     seconds: float, rate: float | None) -> Result:
+    """1-N worker processes on one PostgreSQL database; closed loop (rate None) or open loop at `rate`."""
+    import subprocess
+
+    processes = [subprocess.Popen([sys.executable, __file__, "--worker-process", url, f"bench-w{n}", data_dir],
+                                  stdout=subprocess.PIPE, text=True, cwd=ROOT) for n in range(workers)]
+    try:
+        for process in processes:
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        driver = IntakeDriver(url, texts)
+        watcher = asyncio.create_task(driver.watch())
+        await asyncio.gather(*await driver.send([driver.update_for(u) for u in people]))  # warm-up
+        driver.latencies.clear()
+        driver.kinds.clear()
+        started = time.perf_counter()
+        deadline = started + seconds
+        count = 0
+        if rate is None:
+            async def talk(user: User) -> None:
+                nonlocal count
+                while time.perf_counter() < deadline:
+                    [future] = await driver.send([driver.update_for(user)])
+                    await future
+                    count += 1
+
+            await asyncio.gather(*(talk(u) for u in people))
+        else:
+            rng = random.Random(42)
+            futures: list[asyncio.Future] = []
+            next_at = started
+            while next_at < deadline:
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                batch = []
+                while next_at <= time.perf_counter():  # everything due by now, in one save (like one getUpdates)
+                    batch.append(driver.update_for(rng.choice(people)))
+                    next_at += rng.expovariate(rate)
+                futures += await driver.send(batch)
+            await asyncio.gather(*futures)
+            count = len(futures)
+        elapsed = time.perf_counter() - started
+        watcher.cancel()
+        driver.db.dispose()
+        return Result(label, count, elapsed, list(driver.latencies), 0, dict(driver.kinds))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+
+
+async def intake_main(args: argparse.Namespace) -> int:
+    counts = [int(n) for n in args.workers.split(",")]
+    with tempfile.TemporaryDirectory(prefix="cadrebot-bench-data-") as data_dir:
+        settings = Settings(data_dir=Path(data_dir))
+        import knowledge
+
+        kb = knowledge.from_settings(settings)
+        texts = load_texts()
+        tune_runtime()
+        print(f"cadrebot bot load through the durable intake (PostgreSQL): {args.users} users, {args.seconds:.0f} s "
+              f"per run, {os.cpu_count()} CPU(s); workers = separate processes; latency = saved in the intake "
+              f"-> marked done (2 ms polling included)")
+        results: dict[str, Result] = {}
+        plan: list[tuple[str, int, float | None]] = [("baseline no-op PTB, closed loop", 0, None)]
+        plan += [(f"cadrebot {n} worker(s), closed loop", n, None) for n in counts]
+        plan += [(f"cadrebot {n} worker(s), open {args.rate:.0f}/s", n, args.rate) for n in counts]
+        for label, workers, rate in plan:
+            with Throwaway("postgres") as database:
+                cadres = seed(database.url, args.users)
+                people = [User(FIRST_USER + i, FIRST_USER + i in cadres, random.Random(i)) for i in range(args.users)]
+                if workers == 0:
+                    result = await closed_loop(label, settings, kb, database.url, cadres, args.users, args.seconds,
+                                               True, args.concurrency, texts)
+                else:
+                    result = await intake_run(label, database.url, data_dir, workers, people, texts, args.seconds,
+                                              rate)
+            results[label] = result
+            print("  " + result.line(), flush=True)
+        base = results[plan[0][0]].rate
+        one = results.get("cadrebot 1 worker(s), closed loop")
+        two = results.get("cadrebot 2 worker(s), closed loop")
+        if one:
+            print(f"  1 process / no-op PTB: {one.rate / base:.1%} (target >= 20%)")
+        if one and two:
+            print(f"  2 workers / 1 process: {two.rate / one.rate:.2f}x (target >= 1.6x)")
+        opened = results.get(f"cadrebot 1 worker(s), open {args.rate:.0f}/s")
+        if opened:
+            print(f"  open loop {args.rate:.0f}/s, 1 process: p99 {opened.pct(0.99):.1f} ms (target <= 50 ms)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100)
@@ -418,7 +614,18 @@ def main() -> int:
     parser.add_argument("--db-mode", choices=["default", "thread", "inline"], default="default",
                         help="database work in worker threads or on the event loop (default: the factory's choice)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if the PostgreSQL target is not met")
+    parser.add_argument("--intake", action="store_true",
+                        help="through the durable intake on PostgreSQL, with --workers worker processes")
+    parser.add_argument("--workers", default="1,2,4", help="worker-process counts for --intake (default 1,2,4)")
+    parser.add_argument("--worker-process", nargs=3, metavar=("URL", "NAME", "DATA_DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker_process:
+        if os.environ.get("BENCH_DB_MODE"):
+            DB_MODE["db_in_thread"] = os.environ["BENCH_DB_MODE"] == "thread"
+        worker_process(*args.worker_process)
+        return 0
+    if args.intake:
+        return asyncio.run(intake_main(args))
     if args.db_mode != "default":
         DB_MODE["db_in_thread"] = args.db_mode == "thread"
     return asyncio.run(main_async(args))

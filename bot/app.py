@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -34,9 +33,19 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.intake import (
+    IDLE_POLL_MAX_ALONE,
+    IDLE_POLL_MAX_SHARED,
+    AckAfterSaving,
+    DurableUpdateQueue,
+    IntakeMode,
+    IntakeWorker,
+    bot_id_of,
+)
 from bot.outbox import Outbox
+from bot.outgoing_limits import OutgoingLimits
 from bot.ratelimit import RateLimiter
 from bot.router import CONTEXT_TYPES, CadreContext, services_of
 from bot.services import Services
@@ -56,7 +65,7 @@ HANDLER_MODULES: tuple[str, ...] = (
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 # How many updates run at once (different users in parallel; one user's updates stay in order).
 DEFAULT_CONCURRENT_UPDATES = 64
-# AIORateLimiter retries a request after Telegram's 429 RetryAfter this many times.
+# The default rate limiter (OutgoingLimits) retries a request after Telegram's 429 RetryAfter this many times.
 RATE_LIMIT_RETRIES = 3
 PG_LOCK_TIMEOUT_MS = 5000
 # Expired pending steps (a red card whose department was never chosen, …) are deleted daily, first soon after start.
@@ -70,18 +79,22 @@ _DEFAULT: Any = object()
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across users, sequential per user: a cadre's two quick taps are handled in order."""
+    """Concurrent across users, sequential per user: a cadre's two quick taps are handled in order.
+
+    The user's turn is waited for before one of the concurrent slots is taken, so one user's queued updates
+    (waiting their turn, e.g. while their replies go out at 1 message/s) never fill the slots others need.
+    """
 
     def __init__(self, max_concurrent_updates: int = DEFAULT_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await the update's handlers while holding its user's lock."""
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the user's turn, then for a concurrent slot (BaseUpdateProcessor's semaphore)."""
         key = _update_key(update)
         if key is None:
-            await coroutine
+            await super().process_update(update, coroutine)
             return
         lock = self._locks.get(key)
         if lock is None:
@@ -89,12 +102,16 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 del self._waiting[key]
                 self._locks.pop(key, None)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's handlers (process_update holds the user's turn and a slot)."""
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to allocate."""
@@ -205,6 +222,8 @@ def build_application(
     db_in_thread: bool = True,
     job_queue: bool = True,
     set_commands: bool = True,
+    intake: IntakeMode | None = None,
+    worker_name: str | None = None,
 ) -> Application:
     """Build the bot's Application; every keyword overrides what `settings` would give.
 
@@ -214,13 +233,18 @@ def build_application(
     base_url: default settings.api_base_url (TELEGRAM_API_BASE_URL), else api.telegram.org.
     kb: a loaded KnowledgeBase (default: knowledge.from_settings(settings)).
     db: a storage.db.Database (default: Database(settings.database_url)).
-    rate_limiter: default AIORateLimiter(max_retries=3) (honours 429 RetryAfter); None disables it.
+    rate_limiter: default OutgoingLimits(max_retries=3) (Telegram's limits per chat, per group and overall;
+        honours 429 RetryAfter); None disables it.
     concurrent_updates: default PerUserUpdateProcessor(64); False processes one update at a time.
     limiter: the per-user RateLimiter (default: settings.checks_per_minute).
-    outbox: the retry queue of unsaved writes (default: in memory, spilled to <data_dir>/outbox.jsonl).
+    outbox: the retry queue of unsaved writes (default: <data_dir>/outbox.jsonl, each entry fsynced when queued).
     db_in_thread: run blocking database work in worker threads (Services.run_db).
     job_queue: False builds the Application without a JobQueue (no periodic outbox flush).
     set_commands: False skips setMyCommands at start-up.
+    intake: receive updates durably (bot/intake.py): saved to the database before Telegram is told they
+        arrived, and handled by an IntakeWorker in this process; None (tests) handles what is put on the queue
+        or given to process_update directly, in memory.
+    worker_name: the IntakeWorker's name in the database (default host:pid).
     """
     settings = settings or Settings()
     token = token or settings.bot_token.get_secret_value()
@@ -256,14 +280,23 @@ def build_application(
         .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone or "Asia/Shanghai")))
         .context_types(CONTEXT_TYPES)
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown_disposing if owns_db else _post_shutdown)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(get_updates_request or request)
-    elif get_updates_request is not None:
+        builder = builder.request(request)
+        get_updates_request = get_updates_request or request
+    queue: DurableUpdateQueue | None = None
+    if intake is not None:
+        queue = DurableUpdateQueue(db, services.secret, bot_id_of(token), wait_until_saved=intake is IntakeMode.WEBHOOK)
+        builder = builder.update_queue(queue)
+        if intake is IntakeMode.POLLING:
+            # PTB's own getUpdates transport (one connection), behind the save-before-acknowledging gate.
+            get_updates_request = AckAfterSaving(get_updates_request or HTTPXRequest(connection_pool_size=1), queue)
+    if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if rate_limiter is _DEFAULT:
-        rate_limiter = AIORateLimiter(max_retries=RATE_LIMIT_RETRIES)
+        rate_limiter = OutgoingLimits(max_retries=RATE_LIMIT_RETRIES)
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     if concurrent_updates is _DEFAULT:
@@ -280,6 +313,14 @@ def build_application(
     app = builder.build()
     app.bot_data.services = services
     app.bot_data.set_commands = set_commands
+    app.bot_data.intake_worker = None
+    if queue is not None:
+        # Alone (one process), this worker may take back every claim a killed run left; `cadrebot worker`
+        # processes beside it pass their own names and take back only their own.
+        alone = worker_name is None
+        app.bot_data.intake_worker = IntakeWorker(
+            app, db, bot_id_of(token), name=worker_name, wake=queue.received, release_all_at_start=alone,
+            idle_poll_max=IDLE_POLL_MAX_ALONE if alone else IDLE_POLL_MAX_SHARED)
 
     from bot.wiring import wire
 
@@ -314,6 +355,16 @@ async def _post_init(app: Application) -> None:
     loaded = services.outbox.load()
     if loaded:
         log.info("outbox: %d unsaved write(s) from the last run queued", loaded)
+    worker = app.bot_data.intake_worker
+    if worker is not None:
+        await worker.start()
+
+
+async def _post_stop(app: Application) -> None:
+    """Let the intake worker finish what it is handling and record it."""
+    worker = app.bot_data.intake_worker
+    if worker is not None:
+        await worker.stop()
 
 
 async def flush_outbox(context: CadreContext) -> None:
@@ -340,13 +391,10 @@ async def purge_expired_pending(context: CadreContext) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
-    """Try once more to save what is queued; keep the rest on disk for the next start."""
+    """Try once more to save what is queued (what is left stays on disk for the next start)."""
     services = services_of(app)
     if len(services.outbox):
-        try:
-            await asyncio.to_thread(services.outbox.flush, services.db)
-        finally:
-            services.outbox.dump()
+        await asyncio.to_thread(services.outbox.flush, services.db)
 
 
 async def _post_shutdown_disposing(app: Application) -> None:

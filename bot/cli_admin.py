@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--village", required=True, metavar="CODE", help=C.HELP_VILLAGE_CODE)
     p.set_defaults(func=_guard(_survey_link))
 
+    p = command("erase-survey-keys", C.HELP_ERASE_SURVEY_KEYS)
+    p.set_defaults(func=_guard(_erase_survey_keys))
+
     p = command("seed-demo", C.HELP_SEED_DEMO)
     p.set_defaults(func=_guard(_seed_demo, migrate=True))
 
@@ -198,6 +201,14 @@ def _survey_link(args, session, settings) -> int:
     village = require_village(session, args.village)
     print(survey_link(settings.bot_username, village.code))
     print(C.SURVEY_LINK_NOTE.format(code=village.code, name=village.name))
+    return 0
+
+
+def _erase_survey_keys(args, session, settings) -> int:
+    from storage.surveys import erase_closed_keys
+
+    erased = erase_closed_keys(session, tz=settings.timezone)
+    print(C.SURVEY_KEYS_ERASED.format(keys=erased.keys, drafts=erased.drafts))
     return 0
 
 

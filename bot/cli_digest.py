@@ -5,6 +5,7 @@
     cadrebot digest --week 11月18日 --format csv --out 周报.zip          # one CSV per table, zipped
     cadrebot digest --table villages --out 村社区.csv                    # one table's CSV
     cadrebot digest --format md                                          # the current week so far
+    cadrebot digest --status [--week 上周] [--town DEMO]                 # the weekly send, per recipient
 
 Binary output (xlsx, png, the csv zip) is refused on a terminal (exit 2) but written to a pipe or a redirect. For a
 digest with nothing to draw, --format png writes nothing, says so on stderr and exits 1 (see --help).
@@ -23,6 +24,7 @@ from texts import digest as T
 
 if TYPE_CHECKING:  # imported when a command runs, not when `cadrebot` builds its parser
     from bot.digest import Digest
+    from bot.digest.delivery import WeekState
     from bot.settings import Settings
 
 FORMATS = ("text", "md", "xlsx", "csv", "png")
@@ -49,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--table", default=None, choices=tuple(T.TABLE_LABELS), metavar="NAME",
                         help=T.CLI_TABLE_HELP + "；".join(f"{key} {label}" for key, label in T.TABLE_LABELS.items()))
     parser.add_argument("--out", default=None, metavar="FILE", help=T.CLI_OUT_HELP)
+    parser.add_argument("--status", action="store_true", help=T.CLI_STATUS_HELP)
     parser.set_defaults(func=run_digest)
 
 
@@ -88,6 +91,50 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def status_lines(weeks: list[WeekState], tz: str) -> list[str]:
+    """The status listing: a line per (scope, week), then one per recipient."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    lines: list[str] = []
+    for week in weeks:
+        lines.append(T.CLI_STATUS_WEEK.format(week=week.iso_week, scope=week.scope_name, done=week.done,
+                                              total=len(week.recipients), open="" if week.finished else T.CLI_STATUS_OPEN))
+        for r in week.recipients:
+            lines.append(T.CLI_STATUS_LINE.format(
+                recipient=T.CLI_STATUS_RECIPIENT.format(name=r.name, user_id=r.chat_id) if r.name else r.chat_id,
+                status=T.DELIVERY_STATUS_LABELS[r.status],
+                parts="、".join(T.PART_LABELS[p] for p in r.received) or T.CLI_STATUS_NOTHING,
+                attempts=r.attempts,
+                next=T.CLI_STATUS_NEXT.format(at=f"{r.next_attempt_at.astimezone(zone):%m-%d %H:%M}")
+                if r.next_attempt_at else "",
+                error=T.CLI_STATUS_ERROR.format(error=r.last_error) if r.last_error else "",
+            ))
+    return lines
+
+
+def run_status(args: argparse.Namespace, settings: Settings, week_iso: str | None) -> int:
+    """`cadrebot digest --status`: the weekly send per recipient (all scopes unless --town)."""
+    from bot.digest import resolve_scope
+    from bot.digest.delivery import delivery_status
+    from storage.db import Database
+    from storage.errors import DatabaseUnavailable, NotFound
+
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            scope_key = resolve_scope(session, args.town).key if args.town else None
+            weeks = delivery_status(session, scope_key=scope_key, iso_week=week_iso)
+    except NotFound:
+        return _fail(T.CLI_NO_TOWN.format(code=args.town), EXIT_FAILED)
+    except DatabaseUnavailable as error:
+        return _fail(T.CLI_DB_DOWN.format(error=error), EXIT_FAILED)
+    finally:
+        db.dispose()
+    print("\n".join(status_lines(weeks, settings.timezone or "Asia/Shanghai")) if weeks else T.CLI_STATUS_NONE)
+    return EXIT_OK
+
+
 def run_digest(args: argparse.Namespace, settings: Settings | None = None) -> int:
     from bot.digest import build_digest, empty_line, resolve_scope
     from bot.digest.fonts import FontMissing
@@ -109,6 +156,8 @@ def run_digest(args: argparse.Namespace, settings: Settings | None = None) -> in
         return _fail(bad_week_text(error, T.CLI_BAD_WEEK), EXIT_USAGE)
     if week.start_utc > now:
         return _fail(T.FUTURE_WEEK.format(week=week.iso), EXIT_USAGE)
+    if getattr(args, "status", False):
+        return run_status(args, settings, week.iso if args.week else None)
     out = None if args.out in (None, "-") else Path(args.out)
     if out is None and is_binary(fmt, args.table) and sys.stdout.isatty():
         what, ext = T.CLI_BINARY_KINDS[fmt]

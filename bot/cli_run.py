@@ -26,7 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--poll-interval", type=float, default=0.0, metavar="SECONDS", help=C.HELP_RUN_POLL_INTERVAL)
     run.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
                      help=C.HELP_RUN_LOG_LEVEL)
+    run.add_argument("--workers", type=int, default=1, metavar="N", help=C.HELP_RUN_WORKERS)
     run.set_defaults(func=run_bot)
+    worker = subparsers.add_parser("worker", help=C.HELP_WORKER, description=C.HELP_WORKER)
+    worker.add_argument("--name", metavar="NAME", help=C.HELP_WORKER_NAME)
+    worker.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, metavar="LEVEL",
+                        help=C.HELP_RUN_LOG_LEVEL)
+    worker.set_defaults(func=run_worker)
 
 
 class ExpectedTelegramErrorsInOneLine(logging.Filter):
@@ -46,6 +52,16 @@ class ExpectedTelegramErrorsInOneLine(logging.Filter):
         record.msg, record.args = f"{message} ({type(error).__name__}: {error})", None
         record.exc_info, record.exc_text = None, None
         return True
+
+
+def _protect_logs(token: str) -> None:
+    """The token hidden first (its digits must still be whole to be found), then every number that could be a
+    Telegram ID, at every level, DEBUG included: no ID beside what a resident answered (bot/log_privacy.py)."""
+    from bot import log_privacy
+    from bot.app import protect_logs
+
+    protect_logs(token)
+    log_privacy.install()
 
 
 def _configure_logging(level_name: str) -> None:
@@ -93,12 +109,15 @@ def run_bot(args: argparse.Namespace) -> int:
 
         return run_chat(args)
     _configure_logging(args.log_level)
-    from bot.app import build_application, normalize_base_url, protect_logs, tune_runtime
+    from bot.app import build_application, normalize_base_url, tune_runtime
 
-    protect_logs(settings.bot_token.get_secret_value())
+    _protect_logs(settings.bot_token.get_secret_value())
     url = urlparse(args.webhook or "")
     if args.webhook and (url.scheme not in ("https", "http") or not url.netloc):
         print(S.RUN_BAD_WEBHOOK, file=sys.stderr)
+        return 2
+    if args.workers < 1 or (args.workers > 1 and not _is_postgres(settings)):
+        print(S.RUN_WORKERS_NEED_POSTGRES, file=sys.stderr)
         return 2
     kb, problem = _preflight(settings)
     if problem:
@@ -106,7 +125,15 @@ def run_bot(args: argparse.Namespace) -> int:
         return 1
     # Polling and webhook alike: survey keys (and the webhook's secret token) never rest on the public default.
     settings = with_persistent_secret(settings)
-    app = build_application(settings, kb=kb)
+    from bot.intake import IntakeMode
+
+    # Received durably: each update is saved before Telegram is told it arrived (bot/intake.py). Alone, this
+    # process's worker takes back whatever a killed run left claimed; beside `cadrebot worker` processes it has a
+    # name of its own and takes back only its own (the others' come back when their lease runs out).
+    mode = IntakeMode.WEBHOOK if args.webhook else IntakeMode.POLLING
+    app = build_application(settings, kb=kb, intake=mode,
+                            worker_name=f"run:{_instance()}" if args.workers > 1 else None)
+    helpers = _start_workers(args.workers - 1, settings, args.log_level)
     tune_runtime()
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -132,7 +159,97 @@ def run_bot(args: argparse.Namespace) -> int:
     except OSError as exc:  # the webhook's port is taken or not ours to bind
         reason = S.RUN_LISTEN_REASONS.get(errno.errorcode.get(exc.errno or 0, ""), exc.strerror or type(exc).__name__)
         return _start_failed(S.RUN_CANNOT_LISTEN.format(listen=args.listen, port=args.port, error=reason), debug)
+    finally:
+        _stop_workers(helpers)
     return 0
+
+
+def _is_postgres(settings: Settings) -> bool:
+    from storage.db import database_url
+
+    return database_url(settings.database_url).startswith("postgresql")
+
+
+def _instance() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _start_workers(count: int, settings: Settings, log_level: str) -> list:
+    """`--workers N`: N-1 `cadrebot worker` processes beside this one, stopped with it."""
+    import subprocess
+
+    base = _instance()
+    return [subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--name", f"worker:{base}:{n}",
+                              "--log-level", log_level]) for n in range(1, count + 1)]
+
+
+def _stop_workers(processes: list) -> None:
+    import subprocess
+
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """`cadrebot worker`: handle updates that `cadrebot run` received, from the shared PostgreSQL database."""
+    settings = args.settings
+    if not settings.bot_token.get_secret_value():
+        print(S.RUN_NO_TOKEN, file=sys.stderr)
+        return 2
+    if not _is_postgres(settings):
+        print(S.RUN_WORKERS_NEED_POSTGRES, file=sys.stderr)
+        return 2
+    _configure_logging(args.log_level)
+    from bot.app import build_application, tune_runtime
+    from bot.intake import IntakeMode
+
+    _protect_logs(settings.bot_token.get_secret_value())
+    kb, problem = _preflight(settings)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    settings = with_persistent_secret(settings)
+    name = args.name or f"worker:{_instance()}"
+    app = build_application(settings, kb=kb, intake=IntakeMode.WEBHOOK, worker_name=name, set_commands=False)
+    tune_runtime()
+    import asyncio
+
+    try:
+        asyncio.run(_serve_worker(app, name))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _serve_worker(app, name: str) -> None:
+    """Run the Application without receiving (no polling, no webhook): its IntakeWorker claims from the
+    database until SIGTERM or Ctrl+C."""
+    import asyncio
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with app:
+        if app.post_init:
+            await app.post_init(app)
+        await app.start()
+        print(S.RUN_WORKER_STARTED.format(name=name), flush=True)
+        await stop.wait()
+        await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+    if app.post_shutdown:
+        await app.post_shutdown(app)
 
 
 def _start_failed(explanation: str, debug: bool) -> int:
@@ -166,4 +283,4 @@ def _preflight(settings: Settings):  # -> tuple[KnowledgeBase | None, str | None
     return kb, None
 
 
-__all__ = ["register", "run_bot", "webhook_secret"]
+__all__ = ["register", "run_bot", "run_worker", "webhook_secret"]

@@ -33,7 +33,8 @@ T = TypeVar("T")
 
 
 class MemberCache:
-    """Who a Telegram user is (a member snapshot, or None for an unregistered user), remembered for `ttl` seconds.
+    """Who a registered Telegram user is (a member snapshot), remembered for `ttl` seconds; an unregistered user is
+    looked up every time.
 
     Only for the hot path (logging a check, choosing which buttons to show). Every decision that needs
     permission (red cards, listings) reads the database. Registration in this process calls `forget`.
@@ -55,6 +56,10 @@ class MemberCache:
         return entry[1]
 
     def put(self, user_id: int, who: Any) -> None:
+        """Remember a member. "Not a member" is never remembered: with several worker processes, a /register
+        handled by another process must count from the user's very next message."""
+        if who is None:
+            return
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[user_id] = (self.clock() + self.ttl, who)

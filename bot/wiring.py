@@ -152,7 +152,10 @@ JOBS: tuple[Job, ...] = (
     Job(CORE, core.PURGE_JOB, core.purge_expired_pending, lambda s: Every(core.PURGE_INTERVAL, first=core.PURGE_FIRST)),
     Job(DIGEST, digest.WEEKLY_JOB, digest.weekly_job,
         lambda s: DailyAt(parse_time(s.digest_time), days=(s.digest_weekday % 7,))),
+    Job(SURVEY, survey.ERASE_JOB, survey.erase_keys_job, lambda s: DailyAt(time(0, 5))),  # periods turn at midnight
     Job(DIGEST, digest.CATCH_UP_JOB, digest.weekly_job, lambda s: Once(timedelta(seconds=digest.CATCH_UP_DELAY_SECONDS))),
+    Job(DIGEST, digest.RETRY_JOB, digest.retry_job,
+        lambda s: Every(timedelta(seconds=digest.RETRY_POLL_SECONDS), first=timedelta(seconds=digest.RETRY_POLL_SECONDS))),
 )
 
 

@@ -34,22 +34,33 @@ from storage.timeutil import DEFAULT_TZ
 # ---------------------------------------------------------------------------------------------- inputs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # only bound functions inside: two Residents are never "equal" by value
 class Resident:
     """Who is answering, as the survey knows them: keyed hashes of the Telegram user, never the ID itself.
 
     `owner_key` finds their survey in progress; `respondent_key(village, period)` names their one response per
-    village and period. The ID stays inside the bound hash function (not in repr, never in a row)."""
+    village and period; `choice_key(nonce)` keys the answer codes of a draft's buttons. The ID stays inside the
+    bound hash functions (not in repr, never in a row). The keys are slow (scrypt) and derived on first use, i.e.
+    inside the flow's database step, off the event loop."""
 
-    owner_key: str
+    _owner_key: Callable[[], str] = field(repr=False, compare=False)
     _respondent_key: Callable[[str, str], str] = field(repr=False, compare=False)
+    _choice_key: Callable[[str], bytes] = field(repr=False, compare=False)
 
     @classmethod
     def of(cls, secret: str, telegram_user_id: int) -> Resident:
-        return cls(S.owner_key(secret, telegram_user_id), partial(S.respondent_key, secret, telegram_user_id))
+        return cls(partial(S.owner_key, secret, telegram_user_id), partial(S.respondent_key, secret, telegram_user_id),
+                   partial(S.choice_key, secret))
+
+    @property
+    def owner_key(self) -> str:
+        return self._owner_key()  # memoized in storage.surveys
 
     def respondent_key(self, village_code: str, period_code: str) -> str:
         return self._respondent_key(village_code, period_code)
+
+    def choice_key(self, nonce: str) -> bytes:
+        return self._choice_key(nonce)
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class Kind(StrEnum):
     COMMENT_NOT_TEXT = "comment_not_text"
     COMMENT_REFUSED = "comment_refused"
     COMMENTED = "commented"
+    PROMPT_AGAIN = "prompt_again"  # a message while the comment prompt was never delivered: shown again
     USE_CONFIRM = "use_confirm"
 
 
@@ -125,11 +137,16 @@ class Place:
 
 @dataclass(frozen=True)
 class Survey:
-    """A survey in progress, as plain data: whose village, which period, where the resident is."""
+    """A survey in progress, as plain data: whose village, which period, where the resident is; `choices` keys
+    the answer codes of its question buttons (survey_rules.question_button), `prompt_id` is the comment prompt
+    on screen, if any."""
 
     village: Place
     period: str
     state: R.SurveyState
+    nonce: str = field(default="", repr=False)
+    choices: bytes = field(default=b"", repr=False, compare=False)
+    prompt_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -302,7 +319,14 @@ class CommentRefused:
 @dataclass(frozen=True)
 class Commented:
     survey: Survey
+    prompt_id: int | None = None  # the comment prompt to take the 跳过 button off
     kind: ClassVar[Kind] = Kind.COMMENTED
+
+
+@dataclass(frozen=True)
+class PromptAgain:
+    survey: Survey
+    kind: ClassVar[Kind] = Kind.PROMPT_AGAIN
 
 
 @dataclass(frozen=True)
@@ -316,7 +340,7 @@ BareResult = OpenResult | CadreLink | BureauLinks | NoVillages | ChooseTown | Ch
 PressResult = (ChooseTown | ChooseVillage | NoVillages | Picked | Refused | NothingToSubmit | Answered
                | CommentSkipped | Restarted | Cancelled | Submitted | AlreadyAnswered | Kept | Replacing)
 TypedResult = (NotWaiting | Answered | UseButtons | NotText | CommentNotText | CommentRefused | Commented
-               | UseConfirm)
+               | PromptAgain | UseConfirm)
 
 
 # ---------------------------------------------------------------------------------------------- the flow
@@ -369,6 +393,8 @@ class SurveyFlow:
             return self._pick(session, resident, button)
         period = self._period(session)
         survey = self._find(session, resident)
+        if button is not None and survey is not None:  # a question's score is readable with the draft's key only
+            button = R.decode_choice(button, survey.choices)
         check = R.check_button(
             button,
             current_period=period.code,
@@ -451,7 +477,7 @@ class SurveyFlow:
             assert survey is not None
             return Replacing(self._save(session, resident, survey, replace(survey.state, replace_existing=True)),
                              fresh=False)
-        fresh = Survey(village, period.code, R.SurveyState(replace_existing=True))
+        fresh = self._fresh(resident, village, period.code, R.SurveyState(replace_existing=True))
         return Replacing(self._save(session, resident, fresh, fresh.state), fresh=True)
 
     # ------------------------------------------------------------------ messages
@@ -473,17 +499,26 @@ class SurveyFlow:
             saved = self._save(session, resident, survey, R.answer(state, self.aspects, state.step, typed.score))
             return Answered(saved, state.step, typed.score)
         if state.stage == R.Stage.COMMENT:
+            if survey.prompt_id is None:  # the resident never saw the prompt: this message is not their comment
+                return PromptAgain(survey)
             if message.text is None:
                 return CommentNotText(survey)
             new_state, cleaned = R.give_comment(state, message.text)
             if cleaned.problem is not None:
                 return CommentRefused(survey, cleaned.problem, cleaned.length)
-            return Commented(self._save(session, resident, survey, new_state))
+            return Commented(self._save(session, resident, survey, new_state), survey.prompt_id)
         return UseConfirm(survey)
 
     def cancel(self, session: Session, resident: Resident) -> bool:
         """Drop the survey in progress; True if there was one."""
         return S.delete_draft(session, owner_key=resident.owner_key)
+
+    def note_prompt(self, session: Session, resident: Resident, message_id: int) -> None:
+        """The comment prompt was sent as `message_id`: kept in the draft (not in one process's memory), so that
+        whichever process gets the comment takes its 跳过 button off."""
+        survey = self._find(session, resident)
+        if survey is not None and survey.state.stage == R.Stage.COMMENT:
+            self._save(session, resident, replace(survey, prompt_id=message_id), survey.state)
 
     # ------------------------------------------------------------------ helpers
 
@@ -509,7 +544,7 @@ class SurveyFlow:
             dropped = Dropped(plan.drop, existing.village.name, existing.period)
         if plan.action is R.StartAction.OFFER_REPLACE:
             return AlreadyAnswered(village, period.code, response.day if response is not None else None, dropped)
-        fresh = Survey(village, period.code, R.SurveyState())
+        fresh = self._fresh(resident, village, period.code, R.SurveyState())
         return Started(self._save(session, resident, fresh, fresh.state), dropped)
 
     def _towns(self, session: Session, page: int) -> ChooseTown | ChooseVillage | NoVillages:
@@ -537,6 +572,8 @@ class SurveyFlow:
 
     def _find(self, session: Session, resident: Resident) -> Survey | None:
         """The resident's survey in progress; a draft whose village or period is gone is dropped."""
+        if not S.any_draft(session):  # nobody is answering a survey: skip the ~50 ms owner key (scrypt)
+            return None
         draft = S.load_draft(session, owner_key=resident.owner_key)
         if draft is None:
             return None
@@ -545,9 +582,19 @@ class SurveyFlow:
         if village is None or period is None:
             S.delete_draft(session, owner_key=resident.owner_key)
             return None
-        return Survey(_place(village), period.code, R.SurveyState.from_draft(draft, self.aspects))
+        # A draft of an older version has no nonce: one derived from its (secret-keyed) respondent key serves.
+        nonce = draft.nonce or draft.respondent_key[:16]
+        return Survey(_place(village), period.code, R.SurveyState.from_draft(draft, self.aspects), nonce,
+                      resident.choice_key(nonce), draft.prompt_message_id)
+
+    @staticmethod
+    def _fresh(resident: Resident, village: Place, period: str, state: R.SurveyState) -> Survey:
+        """A new survey, with a nonce of its own (its buttons' codes differ from every other draft's)."""
+        nonce = S.new_nonce()
+        return Survey(village, period, state, nonce, resident.choice_key(nonce))
 
     def _save(self, session: Session, resident: Resident, survey: Survey, state: R.SurveyState) -> Survey:
+        prompt_id = survey.prompt_id if state.stage == R.Stage.COMMENT else None  # a prompt matters while it asks
         period = S.get_period(session, survey.period)
         assert period is not None, "a survey's period row exists: it was read or created in this transaction"
         S.save_draft(
@@ -556,9 +603,11 @@ class SurveyFlow:
             owner_key=resident.owner_key,
             village_id=survey.village.id,
             period_id=period.id,
+            nonce=survey.nonce,
+            prompt_message_id=prompt_id,
             **state.draft_fields(),
         )
-        return Survey(survey.village, survey.period, state)
+        return replace(survey, state=state, prompt_id=prompt_id)
 
 
 __all__ = [
@@ -585,6 +634,7 @@ __all__ = [
     "OpenResult",
     "Picked",
     "Place",
+    "PromptAgain",
     "PressResult",
     "Refused",
     "Replacing",

@@ -15,11 +15,16 @@ The survey: one question per aspect (score 5..1 or skipped), then an optional co
 confirm. Callback data is short and carries IDs only, at most 64 bytes:
 `sv:<period>:<action>[:<arg>...]` for the survey's buttons, `sv:t:<page>`, `sv:v:<town id>:<page>` and
 `sv:go:<village id>` for the village picker.
+
+A question's button carries an answer code, not the score: `sv:<period>:a:<step>:<code>`, where the six choices
+(5..1, 跳过) get the codes a..f in an order keyed per draft and question (`choice_order`, with the draft's key
+from storage.surveys.choice_key). Whoever sees the callback data (Telegram, a client log) cannot tell the score.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 import unicodedata
@@ -37,6 +42,8 @@ CALLBACK_PREFIX = "sv"
 CALLBACK_MAX_BYTES = 64
 TOKEN_LEN = 8
 PAGE_SIZE = 8  # towns or villages per picker page: one button per row fits a phone screen
+CHOICES: tuple[int | None, ...] = (*SCORES, None)  # a question's answers: the scores, then 跳过
+CHOICE_CODES = "abcdef"  # what a question's button carries instead of the score (one per choice)
 
 
 # ---------------------------------------------------------------------------------------------- aspects
@@ -266,7 +273,7 @@ def interpret_typed(text: str | None) -> TypedAnswer | None:
 class Action(StrEnum):
     """What a survey button does; the value is what its callback data carries."""
 
-    QUESTION = "q"
+    QUESTION = "a"  # carries an answer code (CHOICE_CODES), never the score ("q" carried it in clear)
     COMMENT_SKIP = "cs"
     SUBMIT = "ok"
     RESTART = "re"
@@ -281,7 +288,7 @@ OFFER_ACTIONS = (Action.REPLACE, Action.KEEP)
 _PERIOD = r"\d{4}-(?:\d{2}|Q[1-4])"
 _BUTTON_RE = re.compile(
     rf"^{CALLBACK_PREFIX}:(?P<period>{_PERIOD}):(?:"
-    r"q:(?P<step>0|[1-9]\d?):(?P<score>[1-5s])"
+    rf"a:(?P<step>0|[1-9]\d?):(?P<choice>[{CHOICE_CODES}])"
     r"|(?P<cs>cs)"
     rf"|(?P<confirm>ok|re|no):(?P<token>[0-9a-f]{{{TOKEN_LEN}}})"
     r"|(?P<offer>rp|kp):(?P<village>\d{1,9})"
@@ -310,14 +317,14 @@ class Button:
     period: str
     action: Action
     step: int | None = None
-    score: int | None = None  # with Action.QUESTION: None means 跳过
+    score: int | None = None  # with Action.QUESTION: None means 跳过 (known once `choice` is decoded)
     token: str | None = None
     village_id: int | None = None
+    choice: str | None = None  # with Action.QUESTION: the answer code the button carries
 
     def data(self) -> str:
         if self.action is Action.QUESTION:
-            value = "s" if self.score is None else str(self.score)
-            return _checked(f"{CALLBACK_PREFIX}:{self.period}:q:{self.step}:{value}")
+            return _checked(f"{CALLBACK_PREFIX}:{self.period}:{self.action}:{self.step}:{self.choice}")
         if self.action is Action.COMMENT_SKIP:
             return _checked(f"{CALLBACK_PREFIX}:{self.period}:cs")
         if self.action in CONFIRM_ACTIONS:
@@ -350,8 +357,29 @@ class Pick:
         return _checked(f"{CALLBACK_PREFIX}:go:{self.village_id}")
 
 
-def question_button(period: str, step: int, score: int | None) -> Button:
-    return Button(period, Action.QUESTION, step=step, score=score)
+def choice_order(key: bytes, step: int) -> tuple[int | None, ...]:
+    """The choices in the order of CHOICE_CODES for question `step` of the draft with this key: a keyed shuffle
+    (each choice ranked by HMAC(key, step|choice)), so every draft and question has its own codes."""
+    def rank(choice: int | None) -> bytes:
+        return hmac.new(key, f"{step}|{choice}".encode(), hashlib.sha256).digest()
+
+    return tuple(sorted(CHOICES, key=rank))
+
+
+def question_button(period: str, step: int, score: int | None, key: bytes) -> Button:
+    """The button answering question `step` with `score` (None = 跳过), its code keyed by the draft's `key`."""
+    choice = CHOICE_CODES[choice_order(key, step).index(score)]
+    return Button(period, Action.QUESTION, step=step, score=score, choice=choice)
+
+
+def decode_choice(button: Button, key: bytes) -> Button | None:
+    """A question's button with its score read from the answer code under the draft's `key`; other buttons as
+    they are. None if it is not a question's button of this key (cannot happen for a well-formed code)."""
+    if button.action is not Action.QUESTION:
+        return button
+    if button.choice is None or button.choice not in CHOICE_CODES or button.step is None:
+        return None
+    return replace(button, score=choice_order(key, button.step)[CHOICE_CODES.index(button.choice)])
 
 
 def comment_skip_button(period: str) -> Button:
@@ -393,9 +421,8 @@ def parse_button(data: str | None) -> Button | Pick | None:
     if not match:
         return None
     period = match["period"]
-    if match["step"] is not None:
-        score = None if match["score"] == "s" else int(match["score"])
-        return question_button(period, int(match["step"]), score)
+    if match["step"] is not None:  # the score is unknown until decoded with the draft's key (decode_choice)
+        return Button(period, Action.QUESTION, step=int(match["step"]), choice=match["choice"])
     if match["cs"]:
         return comment_skip_button(period)
     if match["confirm"]:
@@ -547,6 +574,8 @@ __all__ = [
     "Button",
     "ButtonCheck",
     "COMMENT_MAX",
+    "CHOICES",
+    "CHOICE_CODES",
     "CleanComment",
     "CommentProblem",
     "DraftInfo",
@@ -566,10 +595,12 @@ __all__ = [
     "answer",
     "aspect_list",
     "check_button",
+    "choice_order",
     "clean_comment",
     "comment_skip_button",
     "confirm_button",
     "current_screen",
+    "decode_choice",
     "give_comment",
     "interpret_typed",
     "normalize",

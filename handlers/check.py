@@ -72,14 +72,16 @@ async def answer_check(update: Update, context: CadreContext, text: str, note: s
     user_id = update.effective_user.id
     allowed = services.limiter.hit(user_id, "check")
     if not allowed:
-        await message.reply_text(E.RATE_LIMITED.format(seconds=allowed.retry_after, text=quote(text)))
+        if allowed.warn:  # the rest of the burst is silent: each reply would cost this chat a second of sending
+            await message.reply_text(E.RATE_LIMITED.format(seconds=allowed.clear_after, text=quote(text)))
         return
     result = services.kb.check(text)
     if result.problem:
         await message.reply_text(result.reply)
         return
     now = utcnow()
-    record = {"text": text, "verdict": result.verdict, "top_item_id": result.top.id if result.top else None}
+    record = {"text": text, "verdict": result.verdict, "top_item_id": result.top.id if result.top else None,
+              "bot_id": context.bot.id, "update_id": update.update_id}
     try:
         asker, check_id = await _log(services, user_id, record, now)
     except DatabaseUnavailable:

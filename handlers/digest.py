@@ -3,9 +3,13 @@
 - Only bureau members (their town) and admins (the city roll-up) may use these commands; anyone else gets a
   short refusal in Chinese.
 - The JobQueue runs `send_due_digests` every `Settings.digest_weekday` (0 = Monday) at `Settings.digest_time`
-  (default 08:30) in `Settings.timezone`, and once shortly after start-up to catch up missed weeks.
-- Sending is idempotent per (scope, ISO week): bot.digest.delivery claims the week in the database first and
-  sends only if the claim won.
+  (default 08:30) in `Settings.timezone`, and once shortly after start-up to catch up missed weeks; the retry
+  job (`send_pending_deliveries`, every RETRY_POLL_SECONDS) sends what failed once its backoff has passed.
+- Sending is idempotent per recipient and part: bot.digest.delivery plans the (scope, ISO week) once in the
+  database, with a delivery row per recipient; a sender claims a recipient's row, sends the parts that recipient
+  has not got yet (the text, then each attachment), recording each as it arrives. A failed part is retried by
+  the retry job after a backoff (1, 5, 30 minutes, then given up) and never brings back what already arrived; a
+  failing recipient never holds up the others, and the week is done only when every recipient got every part.
 - A digest is its text (split into messages of at most 4096 characters), the XLSX report (sendDocument) and the
   PNG chart (sendPhoto); an empty week is one line without attachments, and a digest with nothing to draw comes
   without the chart.
@@ -24,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.digest import delivery
 from bot.digest.delivery import SubscriptionChange
@@ -35,8 +39,9 @@ from bot.digest.text import bad_week_text
 from bot.digest.weeks import BadWeek, Week, parse_time, parse_week
 from bot.router import CadreContext
 from bot.services import Services, get_services
+from storage.digests import Attachment
 from storage.errors import DatabaseUnavailable
-from storage.models import utcnow
+from storage.models import DeliveryStatus, utcnow
 from storage.surveys import configured_aspects
 from texts import digest as T
 
@@ -44,7 +49,9 @@ log = logging.getLogger(__name__)
 
 WEEKLY_JOB = "digest-weekly"
 CATCH_UP_JOB = "digest-catch-up"
+RETRY_JOB = "digest-retry"
 CATCH_UP_DELAY_SECONDS = 5.0  # after start-up, once the bot is connected
+RETRY_POLL_SECONDS = 30.0  # how often due retries are looked for (the shortest backoff is a minute)
 
 
 def clock() -> datetime:
@@ -73,29 +80,39 @@ class _Uploads:
         self.photo: str | None = None
 
 
+async def _send_xlsx(bot: Bot, chat_id: int, rendered: Rendered, uploads: _Uploads) -> None:
+    assert rendered.xlsx is not None
+    message = await bot.send_document(
+        chat_id,
+        document=uploads.document or rendered.xlsx,
+        filename=None if uploads.document else rendered.xlsx_name,
+        caption=rendered.xlsx_caption,
+    )
+    if message.document is not None:
+        uploads.document = message.document.file_id
+
+
+async def _send_png(bot: Bot, chat_id: int, rendered: Rendered, uploads: _Uploads) -> None:
+    assert rendered.png is not None
+    message = await bot.send_photo(
+        chat_id,
+        photo=uploads.photo or rendered.png,
+        filename=None if uploads.photo else rendered.png_name,
+        caption=rendered.png_caption,
+    )
+    if message.photo:
+        uploads.photo = message.photo[-1].file_id
+
+
 async def send_rendered(bot: Bot, chat_id: int, rendered: Rendered, uploads: _Uploads | None = None) -> None:
     """Messages first, then the XLSX, then the chart. Raises TelegramError from the first failed call."""
     uploads = uploads or _Uploads()
     for text in rendered.messages:
         await bot.send_message(chat_id, text)
     if rendered.xlsx is not None:
-        message = await bot.send_document(
-            chat_id,
-            document=uploads.document or rendered.xlsx,
-            filename=None if uploads.document else rendered.xlsx_name,
-            caption=rendered.xlsx_caption,
-        )
-        if message.document is not None:
-            uploads.document = message.document.file_id
+        await _send_xlsx(bot, chat_id, rendered, uploads)
     if rendered.png is not None:
-        message = await bot.send_photo(
-            chat_id,
-            photo=uploads.photo or rendered.png,
-            filename=None if uploads.photo else rendered.png_name,
-            caption=rendered.png_caption,
-        )
-        if message.photo:
-            uploads.photo = message.photo[-1].file_id
+        await _send_png(bot, chat_id, rendered, uploads)
 
 
 # ---------------------------------------------------------------------------------------------- the weekly send
@@ -106,45 +123,102 @@ def _schedule(services: Services) -> tuple[int, Any, str]:
     return settings.digest_weekday % 7, parse_time(settings.digest_time), settings.timezone or "Asia/Shanghai"
 
 
+class _ClaimLost(Exception):
+    """Another sender took the delivery over (this one outlived its lease): stop sending to it."""
+
+
+async def _send_missing(bot: Bot, services: Services, claimed: delivery.Claimed, rendered: Rendered,
+                        uploads: _Uploads, now: datetime) -> None:
+    """The parts this recipient has not got yet, in order, each recorded as soon as Telegram accepted it, so
+    that a retry (in this process or another) never sends a part twice."""
+
+    async def record(**progress: Any) -> None:
+        if not await asyncio.to_thread(delivery.record, services.db, claimed, now=now, **progress):
+            raise _ClaimLost
+
+    if not claimed.text_sent:
+        for index in range(claimed.messages_sent, len(rendered.messages)):
+            await bot.send_message(claimed.chat_id, rendered.messages[index])
+            await record(messages_sent=index + 1, text_done=index + 1 == len(rendered.messages))
+    if rendered.xlsx is not None and Attachment.XLSX not in claimed.sent:
+        await _send_xlsx(bot, claimed.chat_id, rendered, uploads)
+        await record(attachment=Attachment.XLSX)
+    if rendered.png is not None and Attachment.PNG not in claimed.sent:
+        await _send_png(bot, claimed.chat_id, rendered, uploads)
+        await record(attachment=Attachment.PNG)
+
+
+async def _deliver(bot: Bot, services: Services, batch: delivery.Batch, claimed: delivery.Claimed,
+                   rendered: Rendered, uploads: _Uploads, now: datetime) -> None:
+    """Send one recipient's missing parts and record the outcome; a failure only ever concerns this recipient."""
+    where = f"digest {batch.scope.key} {batch.week.iso} to {claimed.chat_id}"
+    permanent, retry_after = False, None
+    error: TelegramError
+    try:
+        await _send_missing(bot, services, claimed, rendered, uploads, now)
+    except _ClaimLost:
+        log.warning("%s: taken over by another sender; stopped", where)
+        return
+    except (Forbidden, BadRequest) as exc:  # blocked, or refused as sent: retrying cannot help
+        error, permanent = exc, True
+    except RetryAfter as exc:  # `_retry_after` is the timedelta; the public attribute warns (bot/outgoing_limits.py)
+        error, retry_after = exc, exc._retry_after.total_seconds()
+    except TelegramError as exc:  # network trouble, 5xx: try again later
+        error = exc
+    else:
+        await asyncio.to_thread(delivery.succeed, services.db, claimed, now=now)
+        return
+    text = delivery.short_error(error, bot.token)
+    status = await asyncio.to_thread(delivery.fail, services.db, claimed, text, permanent=permanent,
+                                     retry_after=retry_after, now=now)
+    if status is DeliveryStatus.GIVEN_UP:
+        log.warning("%s: given up after %d attempt(s): %s", where, claimed.attempts, text)
+    else:
+        log.info("%s failed (attempt %d), retried later: %s", where, claimed.attempts, text)
+
+
+async def _send_batch(bot: Bot, services: Services, batch: delivery.Batch, now: datetime) -> None:
+    """Build the week's digest once and send it to each recipient of the batch this process claimed."""
+    claimed = await asyncio.to_thread(delivery.claim_batch, services.db, batch, now=now)
+    if not claimed:
+        return
+    try:
+        digest = await _build(services, batch.scope, batch.week, now)
+        rendered = await asyncio.to_thread(render_for_telegram, digest, services.settings.cjk_font)
+    except Exception as exc:  # every claimed recipient is retried after the backoff
+        log.exception("digest %s %s could not be built; retried later", batch.scope.key, batch.week.iso)
+        for one in claimed:
+            await asyncio.to_thread(delivery.fail, services.db, one, delivery.short_error(exc), now=now)
+        return
+    uploads = _Uploads()
+    for one in claimed:
+        await _deliver(bot, services, batch, one, rendered, uploads, now)
+
+
+async def send_pending_deliveries(bot: Bot, services: Services, *,
+                                  now: datetime | None = None) -> list[delivery.DueSend]:
+    """Send every delivery due now that this process wins; returns the weeks it saw through to the end."""
+    due_at = now or clock()
+    finished: list[delivery.DueSend] = []
+    for batch in await services.run_db(lambda s: delivery.due_batches(s, now=due_at)):
+        at = now or clock()  # the time each batch starts: its claims' leases run from then, not from the run's start
+        await _send_batch(bot, services, batch, at)
+        if await asyncio.to_thread(delivery.finish_week, services.db, batch, now=at):
+            log.info("digest %s %s: every recipient done", batch.scope.key, batch.week.iso)
+            finished.append(delivery.DueSend(batch.scope, batch.week, batch.recipients))
+    return finished
+
+
 async def send_due_digests(bot: Bot, services: Services, *, now: datetime | None = None) -> list[delivery.DueSend]:
-    """Send every due (scope, week) that this process wins the claim for; returns those it sent."""
-    now = now or clock()
+    """Plan every due (scope, week) (one delivery per recipient, once across processes), then send what is due;
+    returns the weeks this process completed."""
+    planned_at = now or clock()
     weekday, at, tz = _schedule(services)
-    plan = await services.run_db(lambda s: delivery.due_sends(s, now=now, weekday=weekday, at=at, tz=tz))
-    sent: list[delivery.DueSend] = []
+    plan = await services.run_db(lambda s: delivery.due_sends(s, now=planned_at, weekday=weekday, at=at, tz=tz))
     for due in plan:
-        if not await asyncio.to_thread(delivery.claim, services.db, due, now=now):
-            log.info("digest %s %s: claimed by another sender", due.key, due.week.iso)
-            continue
-        try:
-            digest = await _build(services, due.scope, due.week, now)
-            rendered = await asyncio.to_thread(render_for_telegram, digest, services.settings.cjk_font)
-        except Exception:  # give the week back, so that a later run retries it
-            log.exception("digest %s %s could not be built; released for a retry", due.key, due.week.iso)
-            await asyncio.to_thread(delivery.release, services.db, due)
-            continue
-        delivered, retryable = 0, 0
-        uploads = _Uploads()
-        for chat_id in due.recipients:
-            try:
-                await send_rendered(bot, chat_id, rendered, uploads)
-                delivered += 1
-            except Forbidden:
-                log.warning("digest %s %s: user %s blocked the bot", due.key, due.week.iso, chat_id)
-            except BadRequest as exc:  # a subclass of NetworkError, but retrying cannot help
-                log.warning("digest %s %s to %s refused: %s", due.key, due.week.iso, chat_id, exc)
-            except (NetworkError, RetryAfter) as exc:
-                retryable += 1
-                log.warning("digest %s %s to %s failed: %s", due.key, due.week.iso, chat_id, exc)
-            except TelegramError as exc:
-                log.warning("digest %s %s to %s refused: %s", due.key, due.week.iso, chat_id, exc)
-        if delivered == 0 and retryable:
-            await asyncio.to_thread(delivery.release, services.db, due)
-            continue
-        await asyncio.to_thread(delivery.finish, services.db, due)
-        log.info("digest %s %s sent to %d of %d", due.key, due.week.iso, delivered, len(due.recipients))
-        sent.append(due)
-    return sent
+        if not await asyncio.to_thread(delivery.plan, services.db, due, now=planned_at):
+            log.info("digest %s %s: planned by another sender", due.key, due.week.iso)
+    return await send_pending_deliveries(bot, services, now=now)
 
 
 async def weekly_job(context: CadreContext) -> None:
@@ -153,6 +227,14 @@ async def weekly_job(context: CadreContext) -> None:
         await send_due_digests(context.bot, get_services(context))
     except DatabaseUnavailable as exc:
         log.warning("digest: database unavailable (%s); the next run catches up", exc)
+
+
+async def retry_job(context: CadreContext) -> None:
+    """The JobQueue callback every RETRY_POLL_SECONDS: the deliveries whose retry time has come."""
+    try:
+        await send_pending_deliveries(context.bot, get_services(context))
+    except DatabaseUnavailable as exc:
+        log.warning("digest retry: database unavailable (%s); the next run catches up", exc)
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -235,11 +317,15 @@ async def digest_command(update: Update, context: CadreContext) -> None:
 
 __all__ = [
     "CATCH_UP_JOB",
+    "RETRY_JOB",
+    "RETRY_POLL_SECONDS",
     "Rendered",
     "WEEKLY_JOB",
     "digest_command",
     "render_for_telegram",
+    "retry_job",
     "send_due_digests",
+    "send_pending_deliveries",
     "send_rendered",
     "subscribe_command",
     "unsubscribe_command",

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
+from bot import intake
 from bot.router import CadreContext
 from storage.errors import DatabaseUnavailable
 from texts import errors as E
@@ -32,8 +33,17 @@ async def on_error(update: object, context: CadreContext) -> None:
         log.error("failure while handling an update", exc_info=error)
     if not isinstance(update, Update):
         return
+    # Received durably (bot/intake.py): a transient failure is tried again by itself, so say so instead of
+    # asking for a resend (which would make a second record).
+    retrying = intake.note_failure(error)
     busy = isinstance(error, DatabaseUnavailable)
     try:
+        if retrying:
+            if update.callback_query is not None:
+                await update.callback_query.answer(E.RETRYING_BUTTON)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(E.RETRYING)
+            return
         if update.callback_query is not None:
             await update.callback_query.answer(E.DB_BUSY_BUTTON if busy else E.FAILED_BUTTON, show_alert=True)
             return

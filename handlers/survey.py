@@ -10,7 +10,10 @@ Entry points (registered in bot/wiring.py):
                              (a comment, a typed score, anything else) are the survey's; /cancel drops it
 
 Every database step is one transaction (`services.run_db`) in flows/survey.py; handlers/survey_view.py words the
-result. The survey in progress lives in the database, keyed by HMACs, so a new Application resumes it.
+result. The survey in progress lives in the database, keyed by slow keyed hashes, and nothing about it is kept in
+this process (not who has a survey open, not the comment prompt): another worker process, or a new Application,
+takes the resident's next message where they are. A survey whose next question could not be sent is never stuck:
+the resident's next message (any text) or /survey shows the current question again.
 """
 
 from __future__ import annotations
@@ -29,42 +32,26 @@ from flows import survey_rules as R
 from handlers import survey_view as V
 from handlers.common import who_is
 from storage.errors import DatabaseUnavailable
-from storage.surveys import draft_owners
+from storage.surveys import erase_closed_keys
 from texts import survey as T
 
 log = logging.getLogger(__name__)
 
 RATE_KIND = "survey"  # services.limiter kind for survey submissions
 BUTTON_PATTERN = r"^sv(:|$)"
-PROMPT_KEY = "survey_comment_prompt"  # chat_data: message id of the comment prompt (cosmetic; no answers there)
+ERASE_JOB = "survey-key-erasure"  # daily: closed periods' respondent keys erased (storage.surveys.erase_closed_keys)
 
 
 class _Runtime:
-    """Per Application: the flow for its settings, and the owner keys (HMACs) of the surveys in progress, read
-    from the database once and kept up to date here, so that a message from anyone else goes to the task check
-    without a database round trip. A stale key costs one look-up and is then dropped."""
+    """Per Application: the flow for its settings (configuration only: no state of any resident's survey)."""
 
     def __init__(self, context: CadreContext) -> None:
         self.secret = context.services.secret
         self.flow = F.SurveyFlow(F.SurveyConfig.from_settings(context.services.settings))
-        self.owners: set[str] | None = None
-        self._noted_before_load: set[str] = set()  # opened while the set was being read: not in that snapshot
 
     def resident(self, update: Update) -> F.Resident:
         assert update.effective_user is not None
         return F.Resident.of(self.secret, update.effective_user.id)
-
-    def note_waiting(self, resident: F.Resident) -> None:
-        """A survey was opened: keep the set current."""
-        (self._noted_before_load if self.owners is None else self.owners).add(resident.owner_key)
-
-    async def waiting_owners(self, context: CadreContext) -> set[str]:
-        if self.owners is None:
-            keys = await context.services.run_db(draft_owners)
-            if self.owners is None:  # another update may have loaded it meanwhile
-                self.owners = keys | self._noted_before_load
-                self._noted_before_load.clear()
-        return self.owners
 
 
 _runtimes: WeakKeyDictionary[Application, _Runtime] = WeakKeyDictionary()  # dropped with their Application
@@ -93,7 +80,7 @@ def _bot_username(context: CadreContext) -> str:
 # ---------------------------------------------------------------------------------------------- delivery
 
 
-async def _deliver(update: Update, context: CadreContext, reply: V.Reply) -> None:
+async def _deliver(update: Update, context: CadreContext, reply: V.Reply, resident: F.Resident | None = None) -> None:
     """Answer the button (if any), edit the pressed message, clear an old comment prompt, send the messages."""
     query, chat = update.callback_query, update.effective_chat
     assert chat is not None
@@ -110,16 +97,18 @@ async def _deliver(update: Update, context: CadreContext, reply: V.Reply) -> Non
                     await query.edit_message_reply_markup(reply.edit.markup)
             except TelegramError as exc:
                 log.debug("could not edit the pressed survey message: %s", exc)
-    chat_data = context.chat_data if context.chat_data is not None else {}
-    if reply.clear_comment_prompt and chat_data.get(PROMPT_KEY):
+    if reply.clear_prompt is not None:
         try:
-            await context.bot.edit_message_reply_markup(chat.id, chat_data.pop(PROMPT_KEY), reply_markup=None)
+            await context.bot.edit_message_reply_markup(chat.id, reply.clear_prompt, reply_markup=None)
         except TelegramError as exc:
             log.debug("could not take the keyboard off the comment prompt: %s", exc)
     for message in reply.messages:
         sent = await context.bot.send_message(chat.id, message.text, reply_markup=message.markup)
-        if message.comment_prompt:  # so that its 跳过 button can go once a comment arrives (lost on restart)
-            chat_data[PROMPT_KEY] = sent.message_id
+        if message.comment_prompt and resident is not None:  # kept in the draft: any process may get the comment
+            try:
+                await context.services.run_db(_runtime(context).flow.note_prompt, resident, sent.message_id)
+            except DatabaseUnavailable as exc:  # cosmetic: the prompt keeps its 跳过 button, which then says so
+                log.debug("could not note the comment prompt: %s", exc)
 
 
 async def _send(update: Update, context: CadreContext, text: str) -> None:
@@ -149,9 +138,7 @@ async def begin_survey(update: Update, context: CadreContext, village_code: str 
     except DatabaseUnavailable:
         await _send(update, context, T.DB_UNAVAILABLE)
         return
-    if isinstance(result, (F.Started, F.Resumed)):
-        runtime.note_waiting(resident)
-    await _deliver(update, context, V.opened(result, runtime.flow.aspects, _bot_username(context)))
+    await _deliver(update, context, V.opened(result, runtime.flow.aspects, _bot_username(context)), resident)
 
 
 def _staff(session, user_id: int) -> F.Staff | None:
@@ -193,9 +180,7 @@ async def _on_button(update: Update, context: CadreContext, button: R.Button | R
     except DatabaseUnavailable:
         await _deliver(update, context, V.Reply(note=T.DB_UNAVAILABLE, alert=True))
         return
-    if isinstance(result, (F.Picked, F.Replacing)):
-        runtime.note_waiting(resident)
-    await _deliver(update, context, V.pressed(result, runtime.flow.aspects))
+    await _deliver(update, context, V.pressed(result, runtime.flow.aspects), resident)
 
 
 # ---------------------------------------------------------------------------------------------- the router's step
@@ -203,18 +188,12 @@ async def _on_button(update: Update, context: CadreContext, button: R.Button | R
 
 async def is_waiting(update: Update, context: CadreContext) -> bool:
     """A resident with a survey of this period in progress, in the private chat: their message is the survey's.
-    DatabaseUnavailable when it cannot tell (the router then lets the task check answer)."""
+    Asked of the database every time (no process keeps who is answering). DatabaseUnavailable when it cannot
+    tell (the router then lets the task check answer)."""
     if update.effective_user is None or not _is_private(update):
         return False
     runtime = _runtime(context)
-    resident = runtime.resident(update)
-    owners = await runtime.waiting_owners(context)
-    if resident.owner_key not in owners:
-        return False
-    if await context.services.run_db(runtime.flow.is_waiting, resident):
-        return True
-    owners.discard(resident.owner_key)
-    return False
+    return bool(await context.services.run_db(runtime.flow.is_waiting, runtime.resident(update)))
 
 
 async def on_text(update: Update, context: CadreContext) -> None:
@@ -223,12 +202,13 @@ async def on_text(update: Update, context: CadreContext) -> None:
     if message is None:
         return
     runtime = _runtime(context)
+    resident = runtime.resident(update)
     try:
-        result = await context.services.run_db(runtime.flow.typed, runtime.resident(update), F.Typed(message.text))
+        result = await context.services.run_db(runtime.flow.typed, resident, F.Typed(message.text))
     except DatabaseUnavailable:
         await _send(update, context, T.DB_UNAVAILABLE)
         return
-    await _deliver(update, context, V.typed(result, runtime.flow.aspects))
+    await _deliver(update, context, V.typed(result, runtime.flow.aspects), resident)
 
 
 async def on_cancel(update: Update, context: CadreContext) -> bool:
@@ -236,14 +216,26 @@ async def on_cancel(update: Update, context: CadreContext) -> bool:
     if update.effective_user is None:
         return False
     runtime = _runtime(context)
-    resident = runtime.resident(update)
-    cancelled = await context.services.run_db(runtime.flow.cancel, resident)
-    if runtime.owners is not None:
-        runtime.owners.discard(resident.owner_key)
-    return cancelled
+    return bool(await context.services.run_db(runtime.flow.cancel, runtime.resident(update)))
+
+
+# ---------------------------------------------------------------------------------------------- the daily job
+
+
+async def erase_keys_job(context: CadreContext) -> None:
+    """Daily: the respondent keys of closed periods are erased (their answers no longer link to anyone)."""
+    services = context.services
+    tz = services.settings.timezone
+    try:
+        erased = await services.run_db(lambda session: erase_closed_keys(session, tz=tz))
+    except DatabaseUnavailable as exc:
+        log.warning("survey key erasure: database unavailable (%s); tomorrow's run catches up", exc)
+        return
+    log.info("survey key erasure: %d keys erased, %d old drafts dropped", erased.keys, erased.drafts)
 
 
 SURVEY_STEP = ActiveStep("survey", is_waiting=is_waiting, on_text=on_text, on_cancel=on_cancel)
 
 
-__all__ = ["BUTTON_PATTERN", "SURVEY_STEP", "begin_survey", "on_button", "survey_command"]
+__all__ = ["BUTTON_PATTERN", "ERASE_JOB", "SURVEY_STEP", "begin_survey", "erase_keys_job", "on_button",
+           "survey_command"]

@@ -43,7 +43,7 @@ class Reply:
     edit: Edit | None = None  # None: the pressed message stays as it is
     note: str = ""  # the short answer to a button press
     alert: bool = False
-    clear_comment_prompt: bool = False
+    clear_prompt: int | None = None  # the comment prompt (message id) whose 跳过 button goes
 
 
 # ---------------------------------------------------------------------------------------------- words
@@ -93,9 +93,10 @@ def _button(label: str, button: R.Button | R.Pick) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=button.data())
 
 
-def question_markup(period: str, step: int) -> InlineKeyboardMarkup:
-    rows = [[_button(T.SCORE_BUTTON[s], R.question_button(period, step, s))] for s in R.SCORES]
-    rows.append([_button(T.SKIP_BUTTON, R.question_button(period, step, None))])
+def question_markup(period: str, step: int, key: bytes) -> InlineKeyboardMarkup:
+    """The score buttons of question `step`; their data carries answer codes keyed by the draft (`key`)."""
+    rows = [[_button(T.SCORE_BUTTON[s], R.question_button(period, step, s, key))] for s in R.SCORES]
+    rows.append([_button(T.SKIP_BUTTON, R.question_button(period, step, None, key))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -174,7 +175,7 @@ def screen(survey: F.Survey, aspects: Sequence[Aspect], prefix: str = "") -> Mes
     shown = R.current_screen(survey.state, aspects)
     if shown.stage == R.Stage.ASPECTS:
         text = T.QUESTION.format(number=shown.index + 1, count=len(aspects), aspect=aspect_name(aspects[shown.index]))
-        message = Message(text, question_markup(survey.period, shown.index))
+        message = Message(text, question_markup(survey.period, shown.index, survey.choices))
     elif shown.stage == R.Stage.COMMENT:
         text = T.COMMENT_PROMPT.format(village=survey.village.name, limit=R.COMMENT_MAX)
         message = Message(text, comment_markup(survey.period), comment_prompt=True)
@@ -301,8 +302,10 @@ def typed(result: F.TypedResult, aspects: Sequence[Aspect]) -> Reply:
         case F.CommentRefused(survey=survey, problem=problem, length=length):
             text = COMMENT_REFUSALS[problem].format(length=length, limit=R.COMMENT_MAX)
             return Reply((Message(text, comment_markup(survey.period)),))
-        case F.Commented(survey=survey):
-            return Reply((screen(survey, aspects, prefix=T.COMMENT_RECEIVED),), clear_comment_prompt=True)
+        case F.Commented(survey=survey, prompt_id=prompt_id):
+            return Reply((screen(survey, aspects, prefix=T.COMMENT_RECEIVED),), clear_prompt=prompt_id)
+        case F.PromptAgain(survey=survey):
+            return Reply((screen(survey, aspects, prefix=T.COMMENT_PROMPT_AGAIN),))
         case F.UseConfirm(survey=survey):
             return Reply((screen(survey, aspects, prefix=T.USE_CONFIRM_BUTTONS),))
         case F.NotWaiting():

@@ -23,11 +23,19 @@ def log_check(
     village_id: int | None = None,
     member_id: int | None = None,
     now: datetime | None = None,
+    bot_id: int | None = None,
+    update_id: int | None = None,
 ) -> CheckLog:
     """Record one check (flushed, so `.id` is set for the 👍/👎 buttons). Text is cut to 4096 characters.
 
-    For an unregistered user pass member_id=None (and village_id=None unless known).
+    For an unregistered user pass member_id=None (and village_id=None unless known). `bot_id` and `update_id`
+    name the Telegram update the check answers: the same update handled again (after a crash) returns the check
+    logged the first time instead of a second one.
     """
+    if update_id is not None:
+        earlier = session.scalar(select(CheckLog).where(CheckLog.bot_id == bot_id, CheckLog.update_id == update_id))
+        if earlier is not None:
+            return earlier
     entry = CheckLog(
         text=(text or "")[:TEXT_MAX],
         verdict=verdict,
@@ -35,6 +43,8 @@ def log_check(
         village_id=village_id,
         member_id=member_id,
         created_at=now or utcnow(),
+        bot_id=bot_id if update_id is not None else None,
+        update_id=update_id,
     )
     session.add(entry)
     session.flush()

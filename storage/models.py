@@ -18,6 +18,8 @@ Tables (one class each):
                                             in progress: the survey's rows are keyed by an HMAC, no Telegram ID)
     digest_subscriptions  DigestSubscription  bureau members who receive the weekly digest
     digest_sends          DigestSend        one row per (scope, ISO week) sent: the database decides idempotency
+    digest_deliveries     DigestDelivery    one row per recipient of a (scope, week): which parts arrived, retries
+    inbound_updates       InboundUpdate     Telegram updates as they arrived, until handled (storage.intake)
     audit_log             AuditLog          admin actions (CLI or member)
 
 Conventions:
@@ -34,6 +36,7 @@ Conventions:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -50,6 +53,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -234,6 +238,7 @@ class CheckLog(Base):
     __table_args__ = (
         CheckConstraint("feedback IN (-1, 1)", name="feedback"),
         Index("ix_check_log_village_id_created_at", "village_id", "created_at"),
+        UniqueConstraint("bot_id", "update_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -244,6 +249,10 @@ class CheckLog(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     feedback: Mapped[int | None] = mapped_column(SmallInteger)
+    # The Telegram update the check answered (update ids count per bot): a replayed update (after a crash) finds
+    # its check instead of logging it twice. NULL for checks from the console or the CLI.
+    bot_id: Mapped[int | None] = mapped_column(BigInteger)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # ---------------------------------------------------------------------------------------------- red cards
@@ -333,16 +342,17 @@ class SurveyPeriod(Base):
 class SurveyResponse(Base):
     """One resident's anonymous response for one village and period.
 
-    `respondent_key` = HMAC-SHA256(secret, telegram user id | village code | period code), hex. It already
-    contains village and period, so UNIQUE(respondent_key) means one response per person, village and period.
-    Only the day is kept, never a timestamp; no Telegram ID.
+    `respondent_key` = scrypt(telegram user id | village code | period code) keyed by the secret, hex (see
+    storage.surveys.respondent_key). It already contains village and period, so UNIQUE(respondent_key) means one
+    response per person, village and period. NULL once the period has closed (storage.surveys.erase_closed_keys):
+    then nothing links the answer to a person. Only the day is kept, never a timestamp; no Telegram ID.
     """
 
     __tablename__ = "survey_responses"
     __table_args__ = (Index("ix_survey_responses_village_id_period_id", "village_id", "period_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    respondent_key: Mapped[str] = mapped_column(String(KEY_LEN), unique=True)
+    respondent_key: Mapped[str | None] = mapped_column(String(KEY_LEN), unique=True, nullable=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
     period_id: Mapped[int] = mapped_column(ForeignKey("survey_periods.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
@@ -404,7 +414,7 @@ class PendingAction(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # Steps whose owner must stay anonymous (a resident's survey) are found by a keyed hash instead of
-    # member_id/chat_id: HMAC-SHA256 hex, see storage.surveys.owner_key.
+    # member_id/chat_id: a keyed scrypt hash, hex, see storage.surveys.owner_key.
     owner_key: Mapped[str | None] = mapped_column(String(KEY_LEN))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -456,6 +466,81 @@ class DigestSend(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class DeliveryStatus(StrEnum):
+    """Where one recipient's digest of one week stands (DigestDelivery.status)."""
+
+    PENDING = "pending"  # nothing tried yet
+    RETRYING = "retrying"  # a part failed; tried again at next_attempt_at
+    SENT = "sent"  # every part arrived: the week is done for this recipient
+    GIVEN_UP = "given_up"  # refused for good (blocked bot, bad request) or failed too often
+
+
+class DigestDelivery(Base):
+    """One recipient's digest of one (scope, ISO week), created with the week's DigestSend row.
+
+    One row per recipient with a column per part, rather than a row per part: the parts go out in a fixed order
+    (the text announces the attachments after it), so a sender claims the recipient once and resumes at the first
+    part that is missing; the backoff and the attempts count are the recipient's. `messages_sent` counts the text's
+    messages (a long text is several), `*_sent_at` record the parts that arrived, so a retry sends only the rest.
+    A sender owns the row while `claimed_by` is its token and `next_attempt_at` (the lease) has not passed.
+    """
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("scope", "iso_week", "chat_id"),
+        CheckConstraint("status IN ('pending', 'retrying', 'sent', 'given_up')", name="status"),
+        Index("ix_digest_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(48))
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    iso_week: Mapped[str] = mapped_column(String(10))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    messages_sent: Mapped[int] = mapped_column(Integer, default=0)
+    text_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    xlsx_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    png_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------------------------------------- update intake
+
+
+class InboundUpdate(Base):
+    """A Telegram update as it arrived, kept before Telegram is told it arrived (storage.intake).
+
+    `user_key` orders one user's updates (a keyed hash of the Telegram user or chat, not the ID itself);
+    `payload` (the update's JSON) is erased once the update is done, and done rows are purged after
+    INTAKE_KEEP_DAYS: they only remember which update_ids were handled, so a redelivery is not handled twice.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (
+        # The claim query's index: the open (pending or claimed) updates of each user, in order.
+        Index("ix_inbound_updates_open", "bot_id", "user_key", "update_id",
+              postgresql_where=text("status < 2"), sqlite_where=text("status < 2")),
+    )
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_key: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[int] = mapped_column(SmallInteger, default=0, index=True)  # storage.intake.Status
+    payload: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
 # ---------------------------------------------------------------------------------------------- audit
 
 
@@ -476,8 +561,11 @@ __all__ = [
     "Base",
     "CheckLog",
     "DIGEST_SCOPE_CITY",
+    "DeliveryStatus",
+    "DigestDelivery",
     "DigestSend",
     "DigestSubscription",
+    "InboundUpdate",
     "Invite",
     "InviteAttempts",
     "Member",

@@ -188,6 +188,16 @@ def get_owned(session: Session, *, kind: str, owner_key: str, now: datetime | No
     )
 
 
+def any_unexpired(session: Session, *, kind: str, now: datetime | None = None) -> bool:
+    """Whether anybody has an unexpired step of this kind (one indexed look-up, no key needed)."""
+    return session.scalar(
+        select(PendingAction.id).where(
+            PendingAction.kind == kind,
+            PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
+        ).limit(1)
+    ) is not None
+
+
 def delete_owned(session: Session, *, kind: str, owner_key: str) -> bool:
     """Drop the owner's step of this kind (expired or not). True if there was one."""
     result = session.execute(

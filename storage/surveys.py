@@ -1,28 +1,32 @@
 """Residents' satisfaction surveys: periods, anonymous respondent keys, drafts (surveys in progress) and responses.
 
-Anonymity by construction: the respondent key is HMAC-SHA256(secret, telegram user id | village code |
-period code); nothing in the survey tables holds a Telegram ID; a response keeps only its day (local date).
-A survey in progress is a pending step (pending_actions) found by the owner key, another HMAC.
-UNIQUE(respondent_key) in the database means one response per person, village and period.
+Anonymity by construction: the respondent key is a slow keyed hash (scrypt, salted with an HMAC of the secret) of
+telegram user id | village code | period code; nothing in the survey tables holds a Telegram ID; a response keeps
+only its day (local date). A survey in progress is a pending step (pending_actions) found by the owner key, derived
+the same slow way. UNIQUE(respondent_key) means one response per person, village and period while the period is
+open; once it has closed, `erase_closed_keys` sets its keys to NULL (and drops its drafts), so nothing links an
+answer to a person any more, even for someone holding the database and the secret.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from calendar import monthrange
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage import pending
-from storage._sql import upsert_insert
+from storage._sql import affected_rows, upsert_insert
 from storage.errors import AlreadyResponded, InvalidInput
-from storage.models import SurveyAnswer, SurveyPeriod, SurveyResponse, utcnow
+from storage.models import PendingAction, SurveyAnswer, SurveyPeriod, SurveyResponse, utcnow
 from storage.timeutil import DEFAULT_TZ, local_date
 
 GRANULARITIES = ("monthly", "quarterly")
@@ -159,19 +163,50 @@ def get_period(session: Session, code: str) -> SurveyPeriod | None:
 # ---------------------------------------------------------------------------------------------- keys
 
 
+# scrypt, so that someone holding the database AND the secret still pays ~50 ms of one core per guessed Telegram
+# ID (per village and period). Measured on the 2-core development machine: 48 ms per key, 16 MiB of memory
+# (128 * r * n bytes). n=2**15 took 120 ms there, too slow for the first message of every new resident.
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SCRYPT_MAXMEM = 2 * 128 * SCRYPT_R * SCRYPT_N  # twice what n and r need: hashlib refuses below the need
+SCRYPT_DKLEN = 32  # 64 hex characters, as the key columns hold
+KEY_CACHE_SIZE = 4096  # keys memoized per process; deterministic, so every worker computes the same ones
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
+def _slow_key(secret: str, purpose: str, message: str) -> str:
+    """scrypt(message, salt=HMAC-SHA256(secret, purpose)) as hex: a wrong secret gives unrelated keys."""
+    salt = hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+    return hashlib.scrypt(message.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
+                          maxmem=SCRYPT_MAXMEM, dklen=SCRYPT_DKLEN).hex()
+
+
 def respondent_key(secret: str, telegram_user_id: int, village_code: str, period_code: str) -> str:
-    """HMAC-SHA256(secret, '<user id>|<village code>|<period code>') as 64 hex chars."""
+    """scrypt('<user id>|<village code>|<period code>', salt=HMAC(secret, 'respondent')) as 64 hex chars."""
     if not secret:
         raise InvalidInput("survey secret is empty")
-    message = f"{int(telegram_user_id)}|{village_code}|{period_code}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return _slow_key(secret, "respondent", f"{int(telegram_user_id)}|{village_code}|{period_code}")
 
 
 def owner_key(secret: str, telegram_user_id: int) -> str:
-    """HMAC-SHA256(secret, 'draft|<user id>'): finds a person's survey in progress without storing their ID."""
+    """scrypt('draft|<user id>', salt=HMAC(secret, 'draft-owner')): finds a person's survey in progress without
+    storing their ID. Slow as the respondent key: a draft may hold that key (replacing an answer)."""
     if not secret:
         raise InvalidInput("survey secret is empty")
-    return hmac.new(secret.encode(), f"draft|{int(telegram_user_id)}".encode(), hashlib.sha256).hexdigest()
+    return _slow_key(secret, "draft-owner", f"draft|{int(telegram_user_id)}")
+
+
+def choice_key(secret: str, nonce: str) -> bytes:
+    """HMAC-SHA256(secret, 'choices|<draft nonce>'): keys the order of a draft's answer codes in its buttons."""
+    if not secret:
+        raise InvalidInput("survey secret is empty")
+    return hmac.new(secret.encode(), f"choices|{nonce}".encode(), hashlib.sha256).digest()
+
+
+def new_nonce() -> str:
+    """A fresh random draft nonce (the buttons of another draft mean other scores)."""
+    return secrets.token_hex(8)
 
 
 # ---------------------------------------------------------------------------------------------- drafts
@@ -193,6 +228,8 @@ class SurveyDraft:
     answers: Mapping[str, int | None] = field(default_factory=dict)
     comment: str | None = None
     replace_existing: bool = False
+    nonce: str = ""  # random per draft: keys the answer codes of its buttons ("" only in drafts of old versions)
+    prompt_message_id: int | None = None  # the comment prompt on screen (its 跳过 button goes once a comment arrives)
 
 
 def save_draft(
@@ -207,6 +244,8 @@ def save_draft(
     answers: Mapping[str, int | None] | None = None,
     comment: str | None = None,
     replace_existing: bool = False,
+    nonce: str = "",
+    prompt_message_id: int | None = None,
     now: datetime | None = None,
 ) -> SurveyDraft:
     """Create or overwrite the person's survey in progress (a person has at most one: a draft of the same
@@ -223,6 +262,8 @@ def save_draft(
         answers=dict(answers or {}),
         comment=_comment(comment),
         replace_existing=bool(replace_existing),
+        nonce=str(nonce or ""),
+        prompt_message_id=int(prompt_message_id) if prompt_message_id is not None else None,
     )
     payload = {
         "respondent_key": draft.respondent_key,
@@ -233,9 +274,17 @@ def save_draft(
         "answers": dict(draft.answers),
         "comment": draft.comment,
         "replace_existing": draft.replace_existing,
+        "nonce": draft.nonce,
+        "prompt_message_id": draft.prompt_message_id,
     }
     pending.save_owned(session, kind=DRAFT_KIND, owner_key=owner_key, payload=payload, ttl=DRAFT_MAX_AGE, now=now)
     return draft
+
+
+def any_draft(session: Session, *, now: datetime | None = None) -> bool:
+    """Whether anybody has a survey in progress: when nobody has (most of the time), a message is not a survey
+    answer, and its sender's slow owner key need not be derived at all."""
+    return pending.any_unexpired(session, kind=DRAFT_KIND, now=now)
 
 
 def load_draft(session: Session, *, owner_key: str, now: datetime | None = None) -> SurveyDraft | None:
@@ -255,6 +304,8 @@ def load_draft(session: Session, *, owner_key: str, now: datetime | None = None)
             answers=dict(data.get("answers") or {}),
             comment=data.get("comment") if isinstance(data.get("comment"), str) else None,
             replace_existing=bool(data.get("replace_existing")),
+            nonce=str(data.get("nonce") or ""),
+            prompt_message_id=int(data["prompt_message_id"]) if data.get("prompt_message_id") is not None else None,
         )
     except (KeyError, TypeError, ValueError):
         return None  # damaged: as good as no draft (the next save overwrites it)
@@ -353,6 +404,51 @@ def submit_response(
     return response
 
 
+# ---------------------------------------------------------------------------------------------- erasure
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What `erase_closed_keys` removed: respondent keys set to NULL, surveys in progress dropped."""
+
+    keys: int
+    drafts: int
+
+
+def erase_closed_keys(session: Session, *, today: date | None = None, tz: str = DEFAULT_TZ) -> Erased:
+    """Unlink the responses of every closed period (its last day before `today`, local) from their respondents:
+    their respondent keys become NULL (NULLs never collide, so UNIQUE still holds for the open periods) and
+    that period's drafts (owner key, respondent key, partial answers) are deleted. Scores, comments and days stay,
+    so counts and averages are unchanged. Idempotent: run daily and from the CLI."""
+    today = today or local_date(utcnow(), tz)
+    closed = set(session.scalars(select(SurveyPeriod.id).where(SurveyPeriod.ends_on < today)))
+    if not closed:
+        return Erased(0, 0)
+    keys = affected_rows(session.execute(
+        update(SurveyResponse)
+        .where(SurveyResponse.period_id.in_(closed), SurveyResponse.respondent_key.is_not(None))
+        .values(respondent_key=None)
+        .execution_options(synchronize_session=False)
+    ))
+    stale = [
+        row.id
+        for row in session.execute(select(PendingAction.id, PendingAction.payload).where(PendingAction.kind == DRAFT_KIND))
+        if _draft_period(row.payload) in closed or _draft_period(row.payload) is None
+    ]
+    if stale:  # a draft of a closed period can no longer be submitted: nothing of it is kept
+        session.execute(delete(PendingAction).where(PendingAction.id.in_(stale))
+                        .execution_options(synchronize_session=False))
+    session.flush()
+    return Erased(int(keys), len(stale))
+
+
+def _draft_period(payload: Any) -> int | None:
+    try:
+        return int(payload["period_id"])
+    except (KeyError, TypeError, ValueError):
+        return None  # damaged: load_draft treats it as no draft, so it goes too
+
+
 def _comment(comment: str | None) -> str | None:
     text = (comment or "").strip()
     return text[:COMMENT_MAX] or None
@@ -365,19 +461,28 @@ __all__ = [
     "DRAFT_KIND",
     "DRAFT_MAX_AGE",
     "DRAFT_STAGES",
+    "Erased",
     "GRANULARITIES",
+    "KEY_CACHE_SIZE",
+    "SCRYPT_MAXMEM",
+    "SCRYPT_N",
+    "SCRYPT_P",
+    "SCRYPT_R",
     "PeriodSpec",
     "SurveyDraft",
+    "choice_key",
     "configured_aspects",
     "current_period",
     "delete_draft",
     "draft_owners",
     "ensure_period",
+    "erase_closed_keys",
     "get_period",
     "get_response",
     "granularity_of",
     "has_responded",
     "load_draft",
+    "new_nonce",
     "owner_key",
     "period_spec",
     "previous_period_spec",

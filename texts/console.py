@@ -54,6 +54,7 @@ INVITE_TERMS = "  {role}{place}；有效至 {expires}（{tz}），只能使用�
 INVITE_REGISTER = "  也可以在机器人里发送: /register {code}"
 
 SURVEY_LINK_NOTE = "  {code} {name} 居民满意度问卷（匿名）。可印成二维码张贴。"
+SURVEY_KEYS_ERASED = "已结束周期的测评：抹去 {keys} 个匿名键，删除 {drafts} 份未完成的问卷。分数与意见保留，统计不变。"
 
 DEMO_READY = "演示数据就绪: {town} 示范镇，{n} 个村/社区（{summary}）"
 DEMO_CADRE = "【干部】{village}:"
@@ -121,6 +122,7 @@ HELP_INVITE_TOWN = "镇/街道代码（民政局/镇街工作人员）"
 HELP_INVITE_ROLE = "身份：cadre 干部、bureau 民政局/镇街工作人员、admin 管理员"
 HELP_INVITE_DAYS = "有效天数（1 到 365），默认 7"
 HELP_SURVEY_LINK = "打印一个村/社区的居民满意度问卷链接"
+HELP_ERASE_SURVEY_KEYS = "抹去已结束周期测评的匿名键（机器人每天自动执行一次），此后答卷无法再与任何人对应"
 HELP_SEED_DEMO = "创建演示镇 DEMO 示范镇及 3 个村社区（需要时先建表；可重复执行），并打印邀请码"
 HELP_YEAR_END = "年终评估：把一个镇/街道各村社区已确认的红牌候选纳入年终评估，按部门汇总"
 HELP_YEAR_END_PERIOD = "评估年度（四位年份），默认今年"
@@ -129,4 +131,7 @@ HELP_RUN_WEBHOOK = "以 webhook 方式运行，Telegram 把消息推送到这个
 HELP_RUN_LISTEN = "webhook 本机监听地址（默认 127.0.0.1，放在反向代理后面）"
 HELP_RUN_PORT = "webhook 本机端口（默认 8443）"
 HELP_RUN_POLL_INTERVAL = "轮询间隔秒数（默认 0，即长轮询；不支持长轮询的测试服务器可设 0.2）"
+HELP_RUN_WORKERS = "处理消息的进程数（默认 1；大于 1 时需要 PostgreSQL，另起 N-1 个 cadrebot worker 进程）"
+HELP_WORKER = "只处理消息的工作进程：从数据库领取已收到的消息（与 cadrebot run 共用同一个 PostgreSQL）"
+HELP_WORKER_NAME = "本进程在数据库中的名字（默认 主机名:进程号；重启时用同一个名字可立即接回未完成的消息）"
 HELP_RUN_LOG_LEVEL = "日志级别（默认 INFO；DEBUG 时启动失败会打印完整的出错信息）"

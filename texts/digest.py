@@ -213,6 +213,7 @@ CLI_EPILOG = """\
   cadrebot digest --week 2026-W47 --format xlsx --out 周报.xlsx
   cadrebot digest --week 11月18日 --format csv --out 周报.zip
   cadrebot digest --week 上周 --table villages --out 村社区.csv
+  cadrebot digest --status --week 上周          # 定时推送给每位订阅人的情况
 
 空周（或没有可画的数据）用 --format png 时不生成图表：只在标准错误输出一句说明，不写文件，退出码 1。
 
@@ -250,3 +251,20 @@ CLI_NO_CHART_EMPTY = "{line}未生成图表。"
 CLI_DB_DOWN = "无法连接数据库：{error}"
 CLI_NO_FONT = "无法生成图表：{error}"
 CLI_WROTE = "已写入 {path}（{size} 字节）"
+CLI_STATUS_HELP = ("不生成周报，而是列出定时推送的情况：每周每位订阅人收到了哪些部分、是否在等待重试"
+                   "（可与 --week、--town 合用；不给 --town 时列出全部）")
+CLI_STATUS_NONE = "还没有定时推送的记录。"
+CLI_STATUS_WEEK = "{week} {scope}：{done}/{total} 人已收齐{open}"
+CLI_STATUS_OPEN = "（未完成）"
+CLI_STATUS_LINE = "  {recipient}：{status}；已收到：{parts}；尝试 {attempts} 次{next}{error}"
+CLI_STATUS_RECIPIENT = "{name}（{user_id}）"
+CLI_STATUS_NEXT = "；下次尝试 {at}"
+CLI_STATUS_ERROR = "；最后错误：{error}"
+CLI_STATUS_NOTHING = "无"
+DELIVERY_STATUS_LABELS: dict[str, str] = {  # storage.models.DeliveryStatus -> what the status listing says
+    "pending": "待发送",
+    "retrying": "等待重试",
+    "sent": "已收齐",
+    "given_up": "已放弃",
+}
+PART_LABELS: dict[str, str] = {"text": "文字", "xlsx": "Excel 报表", "png": "图表"}  # bot.digest.delivery.Part

@@ -86,3 +86,6 @@ RUN_LISTEN_REASONS = {
     "EACCES": "没有权限使用这个端口，1024 以下的端口需要管理员权限",
     "EADDRNOTAVAIL": "本机没有这个地址",
 }
+
+RUN_WORKERS_NEED_POSTGRES = "多个工作进程（--workers 大于 1、cadrebot worker）需要 PostgreSQL 数据库；SQLite 请只用一个进程。"
+RUN_WORKER_STARTED = "工作进程 {name} 已启动，正在从数据库领取消息。按 Ctrl+C 停止。"

@@ -55,6 +55,7 @@ COMMENT_PROMPT = (
 )
 COMMENT_SKIPPED = "意见：（跳过）"
 COMMENT_RECEIVED = "已收到您的意见。"
+COMMENT_PROMPT_AGAIN = "抱歉，刚才没能把留言提示发给您，这条消息没有记为意见。"  # the prompt was never delivered
 
 SUMMARY_HEAD = "请核对您对{village}的评价（{period}）："
 SUMMARY_LINE = "{number}. {aspect}：{answer}"

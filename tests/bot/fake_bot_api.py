@@ -27,6 +27,10 @@ class FakeBotApi:
         self.next_update_id = 1
         self.webhook: dict[str, Any] | None = None
         self.tokens_seen: set[str] = set()
+        # When each chat got its first message from the bot (time.monotonic()), for latency figures.
+        self.first_sent_at: dict[int, float] = {}
+        # Answer the next getUpdates with HTTP 5xx / other methods with 5xx: {method: remaining count}.
+        self.failures: dict[str, int] = {}
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,7 +59,11 @@ class FakeBotApi:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client killed mid-request (the fault tests' SIGKILL) is expected, not worth a traceback
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -86,10 +94,15 @@ class FakeBotApi:
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self.lock:
+            if self.failures.get(method):
+                self.failures[method] -= 1
+                return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
             if method == "getUpdates":
+                # Telegram's semantics: asking for offset N confirms (forgets) every update below N; at most
+                # `limit` (default and maximum 100) are returned.
                 offset = int(params.get("offset") or 0)
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
-                pending = list(self.updates)
+                pending = self.updates[: max(1, min(100, int(params.get("limit") or 100)))]
             elif method == "setWebhook":
                 self.webhook = dict(params)
                 return 200, {"ok": True, "result": True}
@@ -107,6 +120,8 @@ class FakeBotApi:
                 result = self.transport._answer(method, params, {})
             except TelegramRefusal as refusal:
                 return refusal.status, {"ok": False, "error_code": refusal.status, "description": refusal.description}
+            if method.startswith("send") and isinstance(params.get("chat_id"), int):
+                self.first_sent_at.setdefault(params["chat_id"], time.monotonic())
         return 200, {"ok": True, "result": result}
 
     def push_message(self, user_id: int, text: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ CADREBOT = Path(sys.executable).with_name("cadrebot")  # the installed console s
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 PROSE_WORD = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9_]*")  # not a file extension (.yaml)
 # Names, not English prose: the programs and formats the help points at.
-PROPER_NOUNS = {"cadrebot", "Telegram", "Alembic", "Excel", "https", "http", "zip", "README"}
+PROPER_NOUNS = {"cadrebot", "Telegram", "Alembic", "Excel", "https", "http", "zip", "README", "PostgreSQL", "SQLite"}
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -49,6 +49,52 @@ def test_rate_limit_is_per_user_and_per_kind_and_refusals_do_not_count():
     assert limiter.hit(1, "check")
 
 
+def test_a_burst_of_refusals_is_warned_once_with_the_wait_until_the_window_is_clear():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=3, clock=clock)
+    for _ in range(3):
+        assert limiter.hit(1, "check")
+        clock.now += 1  # hits at 1000, 1001, 1002
+    first = limiter.hit(1, "check")  # at 1003
+    assert not first and first.warn
+    assert first.retry_after == 57  # one slot frees at 1060 ...
+    assert first.clear_after == 59  # ... and the whole window at 1062: the wait the warning gives
+    refusals = []
+    for _ in range(1000):  # the rest of the burst, and more slots trickling free at 1060-1062: all silent
+        clock.now += 0.05
+        decision = limiter.hit(1, "check")
+        if not decision:
+            refusals.append(decision)
+    assert refusals and not any(d.warn for d in refusals)
+    # Someone else, and the same user's survey submissions, have their own warning.
+    for user, kind in ((2, "check"), (1, "survey")):
+        assert all(limiter.hit(user, kind) for _ in range(3))
+        assert limiter.hit(user, kind).warn
+
+
+def test_after_the_told_wait_a_resent_batch_is_accepted_and_a_new_burst_is_warned_again():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=3, clock=clock)
+    for _ in range(3):
+        limiter.hit(1, "check")
+    told = limiter.hit(1, "check")
+    assert told.warn and not limiter.hit(1, "check").warn
+    clock.now += told.clear_after  # the user waits as told and resends three messages
+    assert all(limiter.hit(1, "check") for _ in range(3))
+    again = limiter.hit(1, "check")
+    assert not again and again.warn
+
+
+def test_a_reset_forgets_the_warning_too():
+    clock = Clock()
+    limiter = RateLimiter(per_minute=1, clock=clock)
+    limiter.hit(1, "check")
+    assert limiter.hit(1, "check").warn
+    limiter.reset(1)
+    limiter.hit(1, "check")
+    assert limiter.hit(1, "check").warn
+
+
 def test_rate_limit_off_and_memory_bounded():
     assert all(RateLimiter(per_minute=0).hit(1) for _ in range(1000))
     clock = Clock()
@@ -143,10 +189,11 @@ def test_outbox_is_bounded_and_survives_a_restart(tmp_path: Path):
     assert not outbox.put("check_log", {"text": "c", "verdict": "assist"})
     with pytest.raises(ValueError):
         outbox.put("nonsense", {})
-    assert outbox.dump() == 2 and len(outbox) == 0
+    # on disk at once (no shutdown needed): a process killed now loses nothing
     again = Outbox(path=tmp_path / "outbox.jsonl")
     assert again.load() == 2 and len(again) == 2
-    assert not (tmp_path / "outbox.jsonl").exists()
+    assert again.flush(FakeDB()) == 2
+    assert len(Outbox(path=tmp_path / "outbox.jsonl")) == 0
 
 
 # ---------------------------------------------------------------------------------------------- wiring

@@ -52,10 +52,9 @@ def test_a_fresh_db_upgrade_leaves_a_private_data_directory_and_database(tmp_pat
     connection.close()
 
 
-def test_unsaved_checks_spilled_at_shutdown_are_private(tmp_path, open_umask):
+def test_unsaved_checks_kept_on_disk_are_private(tmp_path, open_umask):
     outbox = Outbox(path=tmp_path / "data" / "outbox.jsonl")
-    outbox.put("check_log", {"text": "帮忙张贴通知", "verdict": "assist"})
-    assert outbox.dump() == 1
+    assert outbox.put("check_log", {"text": "帮忙张贴通知", "verdict": "assist"})
     assert mode(tmp_path / "data" / "outbox.jsonl") == 0o600
     assert mode(tmp_path / "data") == 0o700
 

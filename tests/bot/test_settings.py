@@ -102,6 +102,7 @@ COMMAND_ARGS = {
     "db": ["db", "current"],
     "admin": ["admin", "list-places"],
     "run": ["run"],
+    "worker": ["worker"],
     "digest": ["digest"],
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import time
+from datetime import time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -60,8 +60,8 @@ async def start_bot(db_url, db_settings, fixed_clock):
 
     running: list[Any] = []
 
-    async def start(*, job_queue: bool = False, settings=None, kb=None):
-        transport = RecordingRequest()
+    async def start(*, job_queue: bool = False, settings=None, kb=None, transport=None):
+        transport = transport or RecordingRequest()
         db = Database(db_url)
         app = build_application(
             settings or db_settings,
@@ -398,8 +398,12 @@ async def test_a_week_that_could_not_be_delivered_is_retried(digest_world, start
     transport: RecordingRequest = app.bot_data["transport"]
     transport.fail_next("sendMessage", status=502, description="Bad Gateway")
     assert await H.send_due_digests(app.bot, _services(app), now=NOW) == []
-    assert sql_one(session, "SELECT COUNT(*) FROM digest_sends") == 0  # released
-    sent = await H.send_due_digests(app.bot, _services(app), now=NOW)
+    assert transport.sent(BUREAU_T2) == []
+    assert sql(session, "SELECT finished_at FROM digest_sends") == [(None,)]  # not done: the recipient waits
+    # the retry comes after the backoff, not at once
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(seconds=30)) == []
+    assert transport.sent(BUREAU_T2) == []
+    sent = await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=1))
     assert [(d.scope.key, d.week.iso) for d in sent] == [("town:T2", WEEK)]
     assert [m.kind for m in transport.sent(BUREAU_T2)][-2:] == ["document", "photo"]
 
@@ -439,3 +443,187 @@ async def test_without_a_cjk_font_the_digest_still_goes_out_without_the_chart(di
     new = await chat(app, BUREAU_T1).send_command("digest", WEEK)
     assert [m.kind for m in new][-1] == "document" and "photo" not in [m.kind for m in new]
     assert new[0].text.startswith(T.TITLE.format(scope="示范镇"))
+
+
+# ---------------------------------------------------------------------------------------------- retries per recipient
+
+
+def _deliveries(session) -> list[tuple]:
+    """(recipient, status, attempts, last error) of every delivery, by recipient."""
+    session.expire_all()
+    return sql(session, "SELECT chat_id, status, attempts, last_error FROM digest_deliveries ORDER BY chat_id")
+
+
+def _week_finished(session) -> bool:
+    return sql_one(session, "SELECT finished_at FROM digest_sends WHERE iso_week = :w", w=WEEK) is not None
+
+
+class FlakyChats(RecordingRequest):
+    """Answers 502 Bad Gateway to whatever is sent to the chats in `down` (a recipient Telegram cannot reach)."""
+
+    def __init__(self, down: set[int] | None = None, description: str = "Bad Gateway") -> None:
+        super().__init__()
+        self.down = set(down or ())
+        self.description = description
+
+    def _answer(self, method: str, params: dict, files: dict) -> Any:
+        from tests.telegram_transport import TelegramRefusal
+
+        if method.startswith("send") and int(params.get("chat_id") or 0) in self.down:
+            raise TelegramRefusal(502, self.description)
+        return super()._answer(method, params, files)
+
+
+BUREAU_T1_B = 8_100_000_101  # a second bureau member of 示范镇
+
+
+def _second_bureau_member(session):
+    from storage.members import issue_invite, redeem_invite
+
+    invite = issue_invite(session, role="bureau", town_code="T1")
+    member = redeem_invite(session, invite.code, telegram_user_id=BUREAU_T1_B, display_name="bureau1b")
+    store.subscribe(session, member, now=local(2026, 11, 18, 12))
+    session.commit()
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same-process", "after-restart"])
+async def test_a_failed_excel_upload_is_retried_and_the_text_is_not_sent_again(digest_world, start_bot, session,
+                                                                                restart):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    app = await start_bot()
+    transports = [app.bot_data["transport"]]
+    transports[0].fail_next("sendDocument", status=500, description="Internal Server Error")
+    assert await H.send_due_digests(app.bot, _services(app), now=NOW) == []
+    texts = [m.text for m in transports[0].sent(BUREAU_T1)]
+    assert texts and texts[0].startswith(T.TITLE.format(scope="示范镇"))
+    assert [m.kind for m in transports[0].sent(BUREAU_T1)] == ["text"] * len(texts)  # no Excel, no chart yet
+    assert _deliveries(session) == [(BUREAU_T1, "retrying", 1, "NetworkError: Internal Server Error")]
+    assert not _week_finished(session)
+    if restart:  # the bot is restarted before the retry: a new Application on the same database
+        await app.shutdown()
+        app = await start_bot()
+        transports.append(app.bot_data["transport"])
+    # the catch-up after start-up and the retry job both find the delivery; only one of them sends
+    sent = await H.send_due_digests(app.bot, _services(app), now=NOW + timedelta(minutes=1))
+    assert [(d.scope.key, d.week.iso) for d in sent] == [("town:T1", WEEK)]
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=2)) == []
+    received = [m for t in transports for m in t.sent(BUREAU_T1)]
+    assert [m.text for m in received if m.kind == "text"] == texts  # the text exactly once
+    assert [m.kind for m in received][len(texts):] == ["document", "photo"]  # then the Excel file and chart, once
+    assert load_workbook(io.BytesIO(received[len(texts)].document[1])).sheetnames == list(T.SHEETS)
+    assert _deliveries(session) == [(BUREAU_T1, "sent", 2, "NetworkError: Internal Server Error")]
+    assert _week_finished(session)
+
+
+async def test_an_unreachable_recipient_gets_the_digest_after_recovery_and_holds_up_nobody(
+    digest_world, start_bot, session
+):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    _second_bureau_member(session)
+    token_url = f"Bad Gateway (https://api.telegram.org/bot{TOKEN}/sendMessage)"
+    app = await start_bot(transport=FlakyChats(down={BUREAU_T1}, description=token_url))
+    transport = app.bot_data["transport"]
+    # the unreachable one comes first: the other still gets everything in the same run
+    assert await H.send_due_digests(app.bot, _services(app), now=NOW) == []
+    other = [m.kind for m in transport.sent(BUREAU_T1_B)]
+    assert other[-2:] == ["document", "photo"] and set(other[:-2]) == {"text"}
+    assert transport.sent(BUREAU_T1) == []
+    error = "NetworkError: Bad Gateway (https://api.telegram.org/bot<token>/sendMessage)"
+    assert _deliveries(session) == [(BUREAU_T1, "retrying", 1, error), (BUREAU_T1_B, "sent", 1, None)]
+    assert not _week_finished(session)  # not done while one recipient waits
+    # still unreachable a minute later: the next try is after five more minutes
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=1)) == []
+    assert _deliveries(session)[0][1:3] == ("retrying", 2)
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=5)) == []
+    assert _deliveries(session)[0][1:3] == ("retrying", 2)
+    # Telegram is reachable again, and the bot was restarted meanwhile
+    await app.shutdown()
+    app = await start_bot()
+    later = app.bot_data["transport"]
+    sent = await H.send_due_digests(app.bot, _services(app), now=NOW + timedelta(minutes=6))
+    assert [(d.scope.key, d.week.iso) for d in sent] == [("town:T1", WEEK)]
+    assert [m.kind for m in later.sent(BUREAU_T1)] == other  # everything, once
+    assert later.sent(BUREAU_T1_B) == []  # nothing twice
+    assert [row[1] for row in _deliveries(session)] == ["sent", "sent"]
+    assert _week_finished(session)
+    assert TOKEN not in str(sql(session, "SELECT last_error FROM digest_deliveries"))
+
+
+async def test_a_recipient_that_stays_unreachable_is_given_up_with_a_log_line(digest_world, start_bot, session,
+                                                                               caplog):
+    from bot.digest.delivery import MAX_ATTEMPTS, RETRY_DELAYS
+
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    _second_bureau_member(session)
+    app = await start_bot(transport=FlakyChats(down={BUREAU_T1}))
+    moment = NOW
+    await H.send_due_digests(app.bot, _services(app), now=moment)
+    for delay in RETRY_DELAYS:
+        assert not _week_finished(session)
+        moment += delay
+        await H.send_pending_deliveries(app.bot, _services(app), now=moment)
+    assert _deliveries(session)[0][:3] == (BUREAU_T1, "given_up", MAX_ATTEMPTS)
+    assert f"digest town:T1 {WEEK} to {BUREAU_T1}: given up after {MAX_ATTEMPTS} attempt(s)" in caplog.text
+    assert _week_finished(session)  # nobody is waiting any more
+    calls = len(app.bot_data["transport"].calls)
+    await H.send_pending_deliveries(app.bot, _services(app), now=moment + timedelta(days=1))
+    assert len(app.bot_data["transport"].calls) == calls
+
+
+async def test_a_recipient_who_blocked_the_bot_is_given_up_at_once(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    _second_bureau_member(session)
+    app = await start_bot()
+    transport = app.bot_data["transport"]
+    transport.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+    sent = await H.send_due_digests(app.bot, _services(app), now=NOW)
+    assert [(d.scope.key, d.week.iso) for d in sent] == [("town:T1", WEEK)]
+    assert _deliveries(session) == [(BUREAU_T1, "given_up", 1, "Forbidden: Forbidden: bot was blocked by the user"),
+                                    (BUREAU_T1_B, "sent", 1, None)]
+    assert [m.kind for m in transport.sent(BUREAU_T1_B)][-2:] == ["document", "photo"]
+
+
+async def test_a_flood_wait_longer_than_the_backoff_is_honoured(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    app = await start_bot()
+    transport = app.bot_data["transport"]
+    transport.fail_next("sendPhoto", status=429, retry_after=600)
+    await H.send_due_digests(app.bot, _services(app), now=NOW)
+    assert [m.kind for m in transport.sent(BUREAU_T1)][-1] == "document"
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=5)) == []
+    assert await H.send_pending_deliveries(app.bot, _services(app), now=NOW + timedelta(minutes=10))
+    kinds = [m.kind for m in transport.sent(BUREAU_T1)]
+    assert kinds.count("document") == 1 and kinds.count("photo") == 1 and kinds[-1] == "photo"
+
+
+async def test_two_processes_retrying_at_once_send_the_missing_part_once(digest_world, start_bot, session):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18)), ("admin", local(2026, 11, 18))])
+    _second_bureau_member(session)
+    first = await start_bot()
+    first.bot_data["transport"].fail_next("sendDocument", status=500, times=3)
+    await H.send_due_digests(first.bot, _services(first), now=NOW)
+    assert [row[1] for row in _deliveries(session)] == ["retrying", "retrying", "retrying"]
+    second = await start_bot()
+    later = NOW + timedelta(minutes=1)
+    results = await asyncio.gather(H.send_pending_deliveries(first.bot, _services(first), now=later),
+                                   H.send_pending_deliveries(second.bot, _services(second), now=later))
+    assert sorted((d.scope.key, d.week.iso) for batch in results for d in batch) == [("city", WEEK), ("town:T1", WEEK)]
+    for uid in (BUREAU_T1, BUREAU_T1_B, ADMIN_ID):
+        kinds = [m.kind for app in (first, second) for m in app.bot_data["transport"].sent(uid)]
+        assert kinds.count("document") == 1 and kinds.count("photo") == 1, uid
+        assert kinds[0] == "text" and kinds.count("text") == len(kinds) - 2
+
+
+async def test_the_retry_job_is_scheduled_and_sends_what_failed(digest_world, start_bot, session, fixed_clock):
+    _subscribe(session, digest_world, [("bureau1", local(2026, 11, 18))])
+    app = await start_bot(job_queue=True)
+    [retry] = app.job_queue.get_jobs_by_name(H.RETRY_JOB)
+    transport = app.bot_data["transport"]
+    transport.fail_next("sendDocument", status=500)
+    await H.send_due_digests(app.bot, _services(app), now=NOW)
+    await retry.run(app)  # too early: the backoff has not passed
+    assert [m.kind for m in transport.sent(BUREAU_T1)].count("document") == 0
+    fixed_clock(NOW + timedelta(minutes=1))
+    await retry.run(app)
+    kinds = [m.kind for m in transport.sent(BUREAU_T1)]
+    assert kinds[-2:] == ["document", "photo"] and kinds.count("document") == 1

@@ -181,3 +181,45 @@ def test_a_week_with_nothing_to_draw_as_png_says_so(empty_world, db_url, session
     # the same week as text is the digest, with its one check
     assert main(["digest", "--week", WEEK, "--town", "T1"]) == 0
     assert "本周 1 次" in capsys.readouterr().out
+
+
+def test_status_lists_each_recipient_of_the_weekly_send(empty_world, db_url, monkeypatch, tmp_path, capsys):
+    """One recipient got everything, the other only the text and waits for a retry: the week is not done."""
+    from bot.digest import delivery
+    from bot.digest.model import Scope
+    from storage.db import Database
+    from storage.digests import Attachment
+    from tests.digest.world import ADMIN_ID, BUREAU_T1
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("CADREBOT_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(cli_digest, "clock", lambda: NOW)
+    assert main(["digest", "--status"]) == 0
+    assert capsys.readouterr().out.strip() == T.CLI_STATUS_NONE
+
+    db = Database(db_url)
+    try:
+        scope = Scope("town", "示范镇", empty_world.towns["T1"], "T1")
+        assert delivery.plan(db, delivery.DueSend(scope, Week.parse(WEEK), (BUREAU_T1, ADMIN_ID)), now=NOW)
+        with db.session() as session:
+            [batch] = delivery.due_batches(session, now=NOW)
+        done, waiting = delivery.claim_batch(db, batch, now=NOW)
+        for part in (dict(messages_sent=1, text_done=True), dict(attachment=Attachment.XLSX),
+                     dict(attachment=Attachment.PNG)):
+            assert delivery.record(db, done, now=NOW, **part)
+        delivery.succeed(db, done, now=NOW)
+        assert delivery.record(db, waiting, now=NOW, messages_sent=1, text_done=True)
+        delivery.fail(db, waiting, "NetworkError: Bad Gateway", now=NOW)
+    finally:
+        db.dispose()
+
+    assert main(["digest", "--status", "--week", WEEK]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "2026-W47 示范镇：1/2 人已收齐（未完成）",
+        f"  bureau1（{BUREAU_T1}）：已收齐；已收到：文字、Excel 报表、图表；尝试 1 次",
+        f"  admin（{ADMIN_ID}）：等待重试；已收到：文字；尝试 1 次；下次尝试 11-24 10:01；最后错误：NetworkError: Bad Gateway",
+    ]
+    assert main(["digest", "--status", "--town", "T2"]) == 0
+    assert capsys.readouterr().out.strip() == T.CLI_STATUS_NONE
+    assert main(["digest", "--status", "--week", "2026-W46"]) == 0
+    assert capsys.readouterr().out.strip() == T.CLI_STATUS_NONE

@@ -115,3 +115,22 @@ def test_claims_for_different_weeks_and_scopes_do_not_block_each_other(empty_wor
         assert [claim(db, x, now=NOW) for x in (a, b, c)] == [True, True, True]
     finally:
         db.dispose()
+
+
+def test_each_recipient_is_claimed_by_exactly_one_of_many_senders(empty_world, db_url, session):
+    from bot.digest.delivery import DueSend, claim_batch, due_batches, plan
+
+    scope, week = _scope(empty_world), Week.parse("2026-W47")
+    due = DueSend(scope, week, (101, 102, 103))
+    planned = _race(db_url, 4, lambda db: plan(db, due, now=NOW))
+    assert sorted(planned) == [False, False, False, True]
+    assert sql(session, "SELECT chat_id, status FROM digest_deliveries ORDER BY chat_id") == [
+        (101, "pending"), (102, "pending"), (103, "pending")]
+    [batch] = due_batches(session, now=NOW)
+    assert (batch.scope, batch.week, batch.recipients) == (scope, week, (101, 102, 103))
+    claims = _race(db_url, 6, lambda db: [c.chat_id for c in claim_batch(db, batch, now=NOW)])
+    assert sorted(chat for won in claims for chat in won) == [101, 102, 103]
+    # claimed deliveries are not due again until their lease has passed
+    session.expire_all()
+    assert due_batches(session, now=NOW + timedelta(minutes=5)) == []
+    assert [b.recipients for b in due_batches(session, now=NOW + timedelta(minutes=11))] == [(101, 102, 103)]

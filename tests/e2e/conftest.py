@@ -161,15 +161,20 @@ def _seed(session_factory) -> dict[str, int]:
 
 @pytest.fixture
 async def e2e_bot(emulator, knowledge_base, engine, session_factory, db_settings):
-    from bot.app import build_application
+    from bot.app import RATE_LIMIT_RETRIES, build_application
+    from bot.outgoing_limits import OutgoingLimits
 
     village_ids = _seed(session_factory)
     token = f"{uuid.uuid4().int % 10**10}:E2E{uuid.uuid4().hex[:12]}"  # the emulator keeps messages per token
     settings = db_settings.replace(bot_token=token, api_base_url=emulator.url)
     request = EmulatorRequest(connection_pool_size=8)
     updates_request = EmulatorRequest()
+    # Telegram's outgoing limits as production keeps them, except that a chat's next message may follow its
+    # previous one after 50 ms instead of 1 s: the test taps far faster than a person, and the pacing itself is
+    # tested in tests/bot/test_outgoing_limits.py.
+    limits = OutgoingLimits(max_retries=RATE_LIMIT_RETRIES, chat_interval=0.05)
     app = build_application(settings, request=request, get_updates_request=updates_request,
-                            base_url=emulator.url, kb=knowledge_base)
+                            base_url=emulator.url, kb=knowledge_base, rate_limiter=limits)
     # As Application.run_polling does, without taking over the event loop.
     await app.initialize()
     if app.post_init is not None:

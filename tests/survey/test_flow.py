@@ -39,7 +39,7 @@ def test_the_resident_is_known_by_keyed_hashes_only(aunt):
     assert str(USER_ID) not in repr(aunt)
     assert aunt.owner_key == S.owner_key(SECRET, USER_ID)
     assert aunt.respondent_key("V1", "2026-11") == S.respondent_key(SECRET, USER_ID, "V1", "2026-11")
-    assert [f.name for f in fields(aunt)] == ["owner_key", "_respondent_key"]
+    assert [f.name for f in fields(aunt)] == ["_owner_key", "_respondent_key", "_choice_key"]  # bound functions only
 
 
 def test_every_result_has_its_own_kind():
@@ -56,16 +56,20 @@ def test_a_walk_through_the_survey(session, villages, flow, aunt):
     assert (started.survey.village.name, started.survey.state.step) == ("东湖村", 0)
     assert flow.is_waiting(session, aunt)
     period = started.survey.period
-    answered = flow.press(session, aunt, R.question_button(period, 0, 5))
+    answered = flow.press(session, aunt, R.question_button(period, 0, 5, started.survey.choices))
     assert isinstance(answered, F.Answered) and (answered.step, answered.score) == (0, 5)
     typed = flow.typed(session, aunt, F.Typed("跳过"))
     assert isinstance(typed, F.Answered) and typed.score is None
     assert typed.survey.state.stage == R.Stage.COMMENT
+    # the comment prompt has not been delivered yet (the handler notes it once sent): a message is not a comment
+    assert isinstance(flow.typed(session, aunt, F.Typed("怎么没反应")), F.PromptAgain)
+    flow.note_prompt(session, aunt, 1234)
     assert isinstance(flow.typed(session, aunt, F.Typed(None)), F.CommentNotText)
     refused = flow.typed(session, aunt, F.Typed("👍"))
     assert isinstance(refused, F.CommentRefused) and refused.problem is R.CommentProblem.NO_WORDS
     commented = flow.typed(session, aunt, F.Typed("路灯坏了"))
     assert isinstance(commented, F.Commented) and commented.survey.state.comment == "路灯坏了"
+    assert commented.prompt_id == 1234  # the prompt whose 跳过 button goes
     assert isinstance(flow.typed(session, aunt, F.Typed("提交")), F.UseConfirm)
     submitted = flow.press(session, aunt, R.confirm_button(period, R.Action.SUBMIT, commented.survey.state))
     assert submitted == F.Submitted(replaced=False)
@@ -82,7 +86,7 @@ def test_bad_and_unknown_codes(session, villages, flow, aunt):
 
 def test_buttons_without_a_survey_are_refused(session, villages, flow, aunt):
     period = S.current_period(session).code
-    assert flow.press(session, aunt, R.question_button(period, 0, 5)) == F.Refused(R.ButtonCheck.NO_SURVEY)
+    assert flow.press(session, aunt, R.question_button(period, 0, 5, b"any key")) == F.Refused(R.ButtonCheck.NO_SURVEY)
     assert flow.press(session, aunt, None) == F.Refused(R.ButtonCheck.INVALID)
     assert flow.cancel(session, aunt) is False
 

@@ -195,9 +195,12 @@ def test_typed_skip_and_other_text():
 # ---------------------------------------------------------------------------------------------- buttons
 
 
+KEY = b"k" * 32  # a draft's choice key (storage.surveys.choice_key)
+
+
 def all_buttons(period: str = "2026-11", village_id: int = 123456789) -> list[R.Button | R.Pick]:
     state = R.skip_comment(run(R.SurveyState(), [5] * 8))
-    buttons = [R.question_button(period, step, score) for step in range(99) for score in (*R.SCORES, None)]
+    buttons = [R.question_button(period, step, score, KEY) for step in range(99) for score in (*R.SCORES, None)]
     buttons += [R.comment_skip_button(period), R.offer_button(period, R.Action.REPLACE, village_id),
                 R.offer_button(period, R.Action.KEEP, village_id)]
     buttons += [R.confirm_button(period, action, state) for action in (R.Action.SUBMIT, R.Action.RESTART, R.Action.CANCEL)]
@@ -212,7 +215,9 @@ def test_every_button_round_trips_within_64_bytes_and_carries_no_text(period):
         assert len(data.encode()) <= 64
         assert data.isascii()
         assert re.match(BUTTON_PATTERN, data), "the survey's button handler gets it"
-        assert R.parse_button(data) == button
+        parsed = R.parse_button(data)
+        assert parsed is not None
+        assert (R.decode_choice(parsed, KEY) if isinstance(parsed, R.Button) else parsed) == button
 
 
 @pytest.mark.parametrize(
@@ -223,6 +228,7 @@ def test_every_button_round_trips_within_64_bytes_and_carries_no_text(period):
         "sv:2026-Q5:cs", "sv:2026-11:ok", "sv:2026-11:ok:XYZ", "sv:2026-11:ok:abcdef0", "sv:2026-11:rp:",
         "sv:2026-11:rp:abc", "sv:2026-11:zz:1", "sv:2026-11:q:1:5:extra", "sv:2026-11:cs\n",
         "sv:2026-11:q:1:5" + "x" * 60, "rc:1:confirm", "sv:2026-11:q:１:5",
+        "sv:2026-11:a:1:5", "sv:2026-11:a:1:g", "sv:2026-11:a:01:a", "sv:2026-11:a:1", "sv:2026-11:a:1:ab",
     ],
 )
 def test_malformed_or_forged_data_is_rejected(data):
@@ -238,21 +244,21 @@ def check(button: R.Button, state: R.SurveyState | None, *, current="2026-11", d
 
 def test_the_current_question_button_is_accepted_and_old_ones_are_stale():
     state = run(R.SurveyState(), [5, 4, 3])
-    assert check(R.question_button("2026-11", 3, 2), state) is R.ButtonCheck.OK
-    assert check(R.question_button("2026-11", 3, None), state) is R.ButtonCheck.OK
-    assert check(R.question_button("2026-11", 1, 5), state) is R.ButtonCheck.STALE_QUESTION
-    assert check(R.question_button("2026-11", 1, 4), state) is R.ButtonCheck.DUPLICATE  # double tap
-    assert check(R.question_button("2026-11", 5, 4), state) is R.ButtonCheck.STALE_QUESTION  # from the future
-    assert check(R.question_button("2026-11", 50, 4), state) is R.ButtonCheck.INVALID
+    assert check(R.question_button("2026-11", 3, 2, KEY), state) is R.ButtonCheck.OK
+    assert check(R.question_button("2026-11", 3, None, KEY), state) is R.ButtonCheck.OK
+    assert check(R.question_button("2026-11", 1, 5, KEY), state) is R.ButtonCheck.STALE_QUESTION
+    assert check(R.question_button("2026-11", 1, 4, KEY), state) is R.ButtonCheck.DUPLICATE  # double tap
+    assert check(R.question_button("2026-11", 5, 4, KEY), state) is R.ButtonCheck.STALE_QUESTION  # from the future
+    assert check(R.question_button("2026-11", 50, 4, KEY), state) is R.ButtonCheck.INVALID
     assert check(R.comment_skip_button("2026-11"), state) is R.ButtonCheck.STALE_QUESTION
 
 
 def test_buttons_of_an_old_period_or_without_a_survey():
     state = run(R.SurveyState(), [5])
-    assert check(R.question_button("2026-10", 1, 5), state) is R.ButtonCheck.OLD_PERIOD
+    assert check(R.question_button("2026-10", 1, 5, KEY), state) is R.ButtonCheck.OLD_PERIOD
     assert check(R.offer_button("2026-10", R.Action.REPLACE, 1), None) is R.ButtonCheck.OLD_PERIOD
-    assert check(R.question_button("2026-11", 1, 5), None) is R.ButtonCheck.NO_SURVEY
-    assert check(R.question_button("2026-11", 1, 5), state, draft="2026-10") is R.ButtonCheck.OLD_PERIOD
+    assert check(R.question_button("2026-11", 1, 5, KEY), None) is R.ButtonCheck.NO_SURVEY
+    assert check(R.question_button("2026-11", 1, 5, KEY), state, draft="2026-10") is R.ButtonCheck.OLD_PERIOD
     assert check(R.offer_button("2026-11", R.Action.KEEP, 1), None) is R.ButtonCheck.OK
 
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 import handlers.start  # noqa: F401 - the /start s_<CODE> deep link; a missing module must fail, not skip
+from flows import survey_rules as R
 from storage import surveys as S
 from storage.models import PendingAction, SurveyAnswer, SurveyResponse
 from tests.chat import make_update
@@ -278,7 +279,7 @@ async def test_cancel_without_a_survey(start_bot, resident):
 # ---------------------------------------------------------------------------------------------- bad input
 
 
-async def test_stale_and_forged_buttons_change_nothing(start_bot, resident, session_factory):
+async def test_stale_and_forged_buttons_change_nothing(start_bot, resident, session_factory, db_settings):
     aunt = resident(await start_bot())
     await open_survey(aunt)
     await aunt.press("5 非常满意")
@@ -286,6 +287,11 @@ async def test_stale_and_forged_buttons_change_nothing(start_bot, resident, sess
     period = current_period_code()
     before = drafts(session_factory)[0]
     assert before.step == 2
+    key = S.choice_key(db_settings.secret.get_secret_value(), before.nonce)
+
+    def q(step: int, score: int | None, of: str = period) -> str:
+        """The data of the button answering `step` with `score`, as this draft's keyboards carry it."""
+        return R.question_button(of, step, score, key).data()
 
     async def press(data: str, expected: str) -> None:
         count = len(aunt.replies)
@@ -295,14 +301,14 @@ async def test_stale_and_forged_buttons_change_nothing(start_bot, resident, sess
         after = drafts(session_factory)[0]
         assert (after.step, after.answers, after.stage) == (before.step, before.answers, before.stage)
 
-    await press(f"sv:{period}:q:0:1", T.BUTTON_STALE_QUESTION)  # an old question, another answer
-    await press(f"sv:{period}:q:0:5", T.BUTTON_NOTED)  # an old question, same answer (double tap)
-    await press(f"sv:{period}:q:6:3", T.BUTTON_STALE_QUESTION)  # a question not asked yet
-    await press("sv:2020-01:q:2:3", T.BUTTON_OLD_PERIOD)  # a previous period
+    await press(q(0, 1), T.BUTTON_STALE_QUESTION)  # an old question, another answer
+    await press(q(0, 5), T.BUTTON_NOTED)  # an old question, same answer (double tap)
+    await press(q(6, 3), T.BUTTON_STALE_QUESTION)  # a question not asked yet
+    await press(q(2, 3, "2020-01"), T.BUTTON_OLD_PERIOD)  # a previous period
     await press(f"sv:{period}:ok:0123abcd", T.BUTTON_STALE_SUMMARY)  # a summary that is not on screen
     await press(f"sv:{period}:cs", T.BUTTON_STALE_QUESTION)
-    for forged in (f"sv:{period}:q:2:9", "sv:hack", f"sv:{period}:q:2:5;DROP TABLE", "sv:" + "9" * 61,
-                   f"sv:{period}:q:99:5"):
+    for forged in (f"sv:{period}:a:2:g", "sv:hack", q(2, 5) + ";DROP TABLE", "sv:" + "9" * 61,
+                   f"sv:{period}:a:99:a", f"sv:{period}:q:2:5"):  # the last: the old format, score in clear
         await press(forged, T.BUTTON_INVALID)
     # a button of the keep/replace offer for a village that does not exist
     await press(f"sv:{period}:kp:987654", T.BUTTON_INVALID)
@@ -472,7 +478,7 @@ async def test_an_unfinished_survey_of_a_past_period_is_dropped(start_bot, resid
         s.commit()
     aunt = resident(await start_bot())
     # an old question's button from that period does nothing
-    await aunt.press_data(f"sv:{old.code}:q:3:5", message_id=1)
+    await aunt.press_data(f"sv:{old.code}:a:3:a", message_id=1)
     assert aunt.last_answer == T.BUTTON_OLD_PERIOD
     new = await aunt.send_command("survey")
     assert "上一期" in new[0].text and "已作废" in new[0].text

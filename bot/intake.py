@@ -1,0 +1,381 @@
+"""The bot's side of the durable intake (storage.intake): updates are saved before Telegram is told they
+arrived, and workers claim them from the database, so a crash at any moment loses nothing.
+
+    queue = DurableUpdateQueue(db, secret, bot_id)              # the Application's update_queue
+    ApplicationBuilder().update_queue(queue)
+        .get_updates_request(AckAfterSaving(inner, queue))      # polling: getUpdates waits for the save
+    worker = IntakeWorker(app, db, name="w1"); await worker.start()
+
+- Polling: PTB's Updater puts each fetched update on the update queue, then asks getUpdates again with a
+  higher offset, which tells Telegram the earlier ones arrived. `DurableUpdateQueue.put` only buffers;
+  `AckAfterSaving` writes the buffer to the database, in one transaction, before it lets that next getUpdates
+  out. If the database is down the getUpdates fails (PTB retries it) and nothing is acknowledged.
+- Webhook: PTB's handler answers HTTP 200 after `put` returns, and `put` returns only once the update is saved
+  (a database that is down gives HTTP 500, and Telegram sends the update again later).
+- Workers (`IntakeWorker`, in this process or in `cadrebot worker` processes sharing a PostgreSQL database)
+  claim updates (one at a time per user, in order: storage.intake.claim), run the Application's handlers, and
+  finish them. A handler that failed for a transient reason is put back in line (storage.intake.retry_later);
+  the records it wrote carry the update's id (check_log.update_id, one red card per check, one response per
+  respondent), so running an update again never writes a record twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from storage import intake
+from storage.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+# How many updates one worker handles at once (different users; one user's are one at a time anyway).
+WORKER_SLOTS = 64
+# An idle worker looks for new updates after IDLE_POLL_FIRST, then less and less often up to its maximum.
+# Alone (one process) its own receiving wakes it at once, so it only looks for retries falling due (ALONE);
+# beside other processes it finds what another process received only by looking (SHARED: a claim with nothing
+# waiting is one indexed query, ~50 a second per idle worker). PostgreSQL's LISTEN/NOTIFY would spare that.
+IDLE_POLL_FIRST = 0.005
+IDLE_POLL_MAX_ALONE = 1.0
+IDLE_POLL_MAX_SHARED = 0.02
+# Claims of a dead worker (other processes) are looked for this often.
+RELEASE_EVERY_SECONDS = 15.0
+# Finished updates are marked done in batches: at most this long after they finished.
+FINISH_BATCH_SECONDS = 0.005
+
+
+class IntakeMode(Enum):
+    """How updates arrive: the getUpdates acknowledges them (polling), or the HTTP 200 does (webhook)."""
+
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+def user_key(update: Update, secret: str) -> int:
+    """What orders an update among its user's: a keyed hash of the user (or chat), never the Telegram ID itself;
+    an update from nobody (a poll's results) is its own line."""
+    who = update.effective_user or update.effective_chat
+    if who is None:
+        return -int(update.update_id)
+    digest = hmac.new(secret.encode(), f"intake|{who.id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: fits a signed BIGINT
+
+
+def _payload(update: Update) -> str:
+    return json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+class DurableUpdateQueue(asyncio.Queue):
+    """The Application's update queue, whose updates go to the database instead of memory (PTB's own signals,
+    e.g. the stop signal, still go through memory)."""
+
+    def __init__(self, db: Any, secret: str, bot_id: int, *, wait_until_saved: bool = False) -> None:
+        super().__init__()
+        self.db = db
+        self.secret = secret
+        self.bot_id = bot_id
+        # True in webhook mode: put() returns once the update is saved (the HTTP 200 comes after it).
+        self.wait_until_saved = wait_until_saved
+        self._buffer: list[tuple[int, int, str]] = []
+        self._save_lock = asyncio.Lock()
+        self.received = asyncio.Event()  # wakes this process's worker
+        self.saved_count = 0
+
+    async def put(self, item: Any) -> None:
+        if not isinstance(item, Update):
+            await super().put(item)
+            return
+        self._buffer.append((item.update_id, user_key(item, self.secret), _payload(item)))
+        if self.wait_until_saved:
+            await self.save()
+
+    def put_nowait(self, item: Any) -> None:
+        if isinstance(item, Update):
+            raise RuntimeError("updates go through `await put()`, which saves them")
+        super().put_nowait(item)
+
+    async def save(self) -> None:
+        """Write what is buffered, in one transaction; raises DatabaseUnavailable (keeping the buffer) if it
+        cannot. Concurrent callers share one write."""
+        async with self._save_lock:
+            if not self._buffer:
+                return
+            batch = list(self._buffer)
+
+            def write() -> None:
+                with self.db.session() as session:
+                    intake.receive(session, self.bot_id, batch)
+
+            await asyncio.to_thread(write)
+            del self._buffer[: len(batch)]
+            self.saved_count += len(batch)
+        self.received.set()
+
+    @property
+    def unsaved(self) -> int:
+        return len(self._buffer)
+
+
+class AckAfterSaving(BaseRequest):
+    """The getUpdates transport: before a getUpdates goes out (its offset acknowledges the updates fetched
+    before), the updates fetched before are saved. A failed save fails this getUpdates, which PTB retries."""
+
+    def __init__(self, inner: BaseRequest, queue: DurableUpdateQueue) -> None:
+        self.inner = inner
+        self.queue = queue
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self.inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self.inner.shutdown()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = BaseRequest.DEFAULT_NONE, write_timeout: Any = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: Any = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        try:
+            await self.queue.save()
+        except DatabaseUnavailable as exc:
+            log.warning("updates not acknowledged yet: the database is unavailable (%s)", exc)
+            raise NetworkError("the database is unavailable; updates are not acknowledged") from exc
+        return await self.inner.do_request(url, method, request_data, read_timeout=read_timeout,
+                                           write_timeout=write_timeout, connect_timeout=connect_timeout,
+                                           pool_timeout=pool_timeout)
+
+
+# ---------------------------------------------------------------------------------------------- outcome
+
+
+@dataclass
+class Outcome:
+    """How handling one update went, as the error handler saw it."""
+
+    attempts: int
+    transient_failure: bool = False
+
+
+_current: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar("cadrebot_intake_outcome", default=None)
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """Worth trying again: the network, Telegram's 5xx, a database that was down. Not a bad request."""
+    return isinstance(error, DatabaseUnavailable) or (isinstance(error, NetworkError)
+                                                      and not isinstance(error, BadRequest))
+
+
+def note_failure(error: BaseException | None) -> bool:
+    """Called by the error handler: True if the update will be tried again (so the user need not resend)."""
+    outcome = _current.get()
+    if outcome is None or not is_transient(error):
+        return False
+    outcome.transient_failure = True
+    return outcome.attempts < len(intake.RETRY_DELAYS)
+
+
+# ---------------------------------------------------------------------------------------------- the worker
+
+
+def bot_id_of(token: str) -> int:
+    """A bot's id is the number before the colon of its token (what getMe would say, known before it)."""
+    prefix = token.split(":", 1)[0]
+    return int(prefix) if prefix.isdigit() else 0
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class IntakeWorker:
+    """Claims updates from the database and runs the Application's handlers on them, WORKER_SLOTS at a time."""
+
+    def __init__(self, app: Application, db: Any, bot_id: int, *, name: str | None = None, slots: int = WORKER_SLOTS,
+                 wake: asyncio.Event | None = None, release_all_at_start: bool = False,
+                 idle_poll_max: float = IDLE_POLL_MAX_ALONE) -> None:
+        self.app = app
+        self.db = db
+        self.bot_id = bot_id
+        self.name = name or default_worker_name()
+        self.slots = slots
+        self.wake = wake or asyncio.Event()
+        self.release_all_at_start = release_all_at_start
+        self.idle_poll_max = idle_poll_max
+        self.handled = 0
+        self._running: set[asyncio.Task] = set()
+        self._finished: list[int] = []
+        self._retries: list[tuple[int, int]] = []
+        self._released: list[int] = []
+        self._slot_free = asyncio.Event()
+        self._finish_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._db_down_until = 0.0
+
+    async def start(self) -> None:
+        """Put back what an earlier run of this worker (or, alone, of anyone) left claimed; then start."""
+        self._stopping = False
+
+        def release() -> int:
+            with self.db.session() as session:
+                return intake.release_claims(session, worker=None if self.release_all_at_start else self.name)
+
+        with contextlib.suppress(DatabaseUnavailable):
+            released = await asyncio.to_thread(release)
+            if released:
+                log.info("intake: %d update(s) left unfinished by the last run, handled again", released)
+        self._tasks = [asyncio.create_task(self._claim_loop(), name="intake-claim"),
+                       asyncio.create_task(self._finish_loop(), name="intake-finish")]
+
+    async def stop(self) -> None:
+        """Let running handlers finish, record them, stop."""
+        self._stopping = True
+        self.wake.set()
+        if self._running:
+            await asyncio.wait(self._running, timeout=10)
+        self._finish_wake.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(DatabaseUnavailable):
+            await self._write_finished()
+
+    async def _claim_loop(self) -> None:
+        last_release = time.monotonic()
+        idle = IDLE_POLL_FIRST
+        while not self._stopping:
+            free = self.slots - len(self._running)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            self.wake.clear()
+            try:
+                if time.monotonic() - last_release > RELEASE_EVERY_SECONDS:
+                    last_release = time.monotonic()
+                    await asyncio.to_thread(self._release_expired)
+                claimed = await asyncio.to_thread(self._claim, free)
+            except DatabaseUnavailable as exc:
+                log.warning("intake: cannot claim updates, the database is unavailable (%s)", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for links in _chains(claimed):
+                task = asyncio.create_task(self._handle_chain(links))
+                self._running.add(task)
+                task.add_done_callback(self._done)
+            if claimed:
+                idle = IDLE_POLL_FIRST
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), timeout=idle)
+                idle = min(idle * 2, self.idle_poll_max)
+
+    def _claim(self, limit: int) -> list[intake.Claimed]:
+        with self.db.session() as session:
+            return intake.claim(session, self.bot_id, worker=self.name, limit=limit)
+
+    def _release_expired(self) -> None:
+        with self.db.session() as session:
+            intake.release_expired(session)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        self._slot_free.set()
+
+    async def _handle_chain(self, links: list[intake.Claimed]) -> None:
+        """One user's claimed updates, one after the other; after one that will be retried, the rest go back in
+        line behind it (so the user's order holds)."""
+        for n, row in enumerate(links):
+            if not await self._handle(row):
+                self._released.extend(later.update_id for later in links[n + 1:])
+                self._finish_wake.set()
+                return
+
+    async def _handle(self, row: intake.Claimed) -> bool:
+        """Handle one update; False if it failed for a transient reason (it will be retried)."""
+        outcome = Outcome(attempts=row.attempts)
+        token = _current.set(outcome)
+        try:
+            update = Update.de_json(json.loads(row.payload), self.app.bot)
+            if update is not None:
+                await self.app.process_update(update)
+        except Exception:  # a payload PTB cannot read: nothing to retry, record it done
+            log.exception("intake: update %d could not be handled", row.update_id)
+        finally:
+            _current.reset(token)
+        if outcome.transient_failure:
+            self._retries.append((row.update_id, row.attempts))
+        else:
+            self._finished.append(row.update_id)
+            self.handled += 1
+        self._finish_wake.set()
+        return not outcome.transient_failure
+
+    async def _finish_loop(self) -> None:
+        """Mark finished updates done (and failed ones for retry) in batches; a database that is down is tried
+        again (the updates stay claimed meanwhile, so nobody handles them twice)."""
+        while True:
+            await self._finish_wake.wait()
+            self._finish_wake.clear()
+            await asyncio.sleep(FINISH_BATCH_SECONDS)
+            try:
+                await self._write_finished()
+            except DatabaseUnavailable:
+                await asyncio.sleep(1.0)
+                self._finish_wake.set()
+                continue
+            self.wake.set()  # a user whose update just finished may have the next one waiting
+
+    async def _write_finished(self) -> None:
+        # Taken on the event loop (where handlers append), written in a thread, put back if the write fails.
+        finished, self._finished = self._finished, []
+        retries, self._retries = self._retries, []
+        released, self._released = self._released, []
+        if not finished and not retries and not released:
+            return
+
+        def write() -> None:
+            with self.db.session() as session:
+                intake.finish(session, self.bot_id, finished)
+                for update_id, attempts in retries:
+                    intake.retry_later(session, self.bot_id, update_id, attempts)
+                intake.release(session, self.bot_id, released)
+
+        try:
+            await asyncio.to_thread(write)
+        except BaseException:
+            self._finished[:0], self._retries[:0], self._released[:0] = finished, retries, released
+            raise
+
+
+def _chains(claimed: list[intake.Claimed]) -> list[list[intake.Claimed]]:
+    """Claimed updates grouped by user, each group in update order."""
+    chains: dict[int, list[intake.Claimed]] = {}
+    for row in claimed:
+        chains.setdefault(row.user_key, []).append(row)
+    return list(chains.values())
+
+
+__all__ = ["AckAfterSaving", "DurableUpdateQueue", "bot_id_of", "IntakeMode", "IntakeWorker", "Outcome", "is_transient", "note_failure",
+           "user_key"]

@@ -1,0 +1,216 @@
+"""The durable update intake: every Telegram update is written here before Telegram is told it arrived, and
+workers (one or several processes) claim, handle and finish it.
+
+    receive(session, bot_id, [(update_id, user_key, payload_json), ...])   # before the ack; redeliveries ignored
+    claimed = claim(session, bot_id, worker="w1", limit=64)                 # the next update of each idle user
+    finish(session, bot_id, [update_id, ...])                               # handled: payload erased
+    retry_later(session, bot_id, update_id, attempts)                       # a transient failure: later, in line
+
+Update ids count per bot (a new bot token starts again from low numbers), so every row and every query carries
+the bot's id, and a worker claims only its own bot's updates (it could not answer another bot's chats).
+
+Per-user order, across processes: `claim` takes a user's oldest open update only, and only when none of that
+user's updates is claimed. So one user's updates run one at a time and in order, while everyone else's run in
+parallel, and a user with a backlog of 1,000 gets one update per round like everybody else (fair by
+construction). On PostgreSQL the candidate rows are locked FOR UPDATE SKIP LOCKED, so two workers claiming at
+once never take the same row and never wait for each other; SQLite has one writer at a time, which gives the same.
+
+A worker that dies leaves its claims behind; `release_expired` puts them back in line once their lease has run
+out (a restarted single process releases its own at once: `release_claims`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import InboundUpdate, utcnow
+
+LEASE = timedelta(minutes=2)
+# At most this many of one user's updates are claimed at once (handled one after the other).
+CHAIN = 20
+# Done rows only remember their update_id, against a redelivery (Telegram keeps an update 24 hours).
+INTAKE_KEEP_DAYS = 2
+# A handler that failed for a transient reason (network, Telegram 5xx, database) is tried again after
+# RETRY_DELAYS[attempt], then given up (FAILED, kept for the operator).
+RETRY_DELAYS: tuple[timedelta, ...] = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=60),
+                                       timedelta(minutes=5))
+
+
+class Status(IntEnum):
+    PENDING = 0
+    CLAIMED = 1
+    DONE = 2
+    FAILED = 3
+
+
+@dataclass(frozen=True)
+class Claimed:
+    update_id: int
+    payload: str
+    attempts: int
+    user_key: int = 0
+
+
+def receive(session: Session, bot_id: int, updates: Iterable[tuple[int, int, str]], *,
+            now: datetime | None = None) -> int:
+    """Store updates (update_id, user_key, payload JSON) as pending; one already known (a redelivery) is left as
+    it is. Returns how many were new."""
+    rows = [{"bot_id": bot_id, "update_id": int(uid), "user_key": int(key), "payload": payload,
+             "status": int(Status.PENDING),
+             "received_at": now or utcnow(), "attempts": 0} for uid, key, payload in updates]
+    if not rows:
+        return 0
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(InboundUpdate).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+    result = session.execute(statement.returning(InboundUpdate.update_id), rows)
+    return len(result.all())
+
+
+def claim(session: Session, bot_id: int, *, worker: str, limit: int, chain: int = CHAIN,
+          now: datetime | None = None) -> list[Claimed]:
+    """Claim the next updates of up to `limit` users who have none claimed: for each, its oldest open update
+    and up to `chain` - 1 pending ones right after it (handled one after the other, in order). In update order.
+
+    Chains keep a backlog cheap: a user who sent 1,000 messages costs 50 claims, not 1,000, while everybody
+    else still gets a turn in each claim.
+    """
+    now = now or utcnow()
+    u = InboundUpdate
+    # 1. The first `chain` open updates of each user (a window over the open rows' index), read without locks.
+    #    Three statements on purpose: written as one (a correlated NOT EXISTS, or a join to an aggregate), the
+    #    planner, misled by a queue table's churning statistics, ran it as a nested loop over every open row:
+    #    0.4-2 s a claim with 4,000 updates waiting.
+    ranked = (select(u.update_id, u.user_key, u.status, u.not_before,
+                     func.row_number().over(partition_by=u.user_key, order_by=u.update_id).label("rank"))
+              .where(u.bot_id == bot_id, u.status < int(Status.DONE))
+              .subquery())
+    rows = session.execute(select(ranked.c.update_id, ranked.c.user_key, ranked.c.status, ranked.c.not_before)
+                           .where(ranked.c.rank <= chain)
+                           .order_by(ranked.c.user_key, ranked.c.update_id)).all()
+    chains: dict[int, list[int]] = {}
+    stopped: set[int] = set()
+    for row in rows:  # by user, then in update order
+        if row.user_key in stopped:
+            continue
+        if row.status != int(Status.PENDING) or (row.not_before is not None and row.not_before > now):
+            stopped.add(row.user_key)  # claimed, or waiting for a retry: this user's chain ends (or waits) here
+            continue
+        chains.setdefault(row.user_key, []).append(row.update_id)
+    followers = {links[0]: links[1:] for links in chains.values()}
+    heads = sorted(followers)[: max(1, limit)]
+    if not heads:
+        return []
+    # 2. The heads, locked (SKIP LOCKED: another worker claiming the same head at this moment keeps it) and
+    #    still pending under the lock (one claimed meanwhile by a worker that saw it first is skipped).
+    lock = (select(u.update_id)
+            .where(u.bot_id == bot_id, u.update_id.in_(heads), u.status == int(Status.PENDING))
+            .with_for_update(skip_locked=True, of=u))
+    claimed = _mark_claimed(session, bot_id, lock.scalar_subquery(), worker, now)
+    # 3. The rest of each chain whose head this worker holds: nobody else claims a user's later updates while
+    #    the head is claimed, so these need no lock of their own.
+    rest = [follower for head in claimed for follower in followers[head.update_id]]
+    if rest:
+        claimed += _mark_claimed(session, bot_id, rest, worker, now)
+    return sorted(claimed, key=lambda c: c.update_id)
+
+
+def _mark_claimed(session: Session, bot_id: int, which: Any, worker: str, now: datetime) -> list[Claimed]:
+    statement = (
+        update(InboundUpdate)
+        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id.in_(which),
+               InboundUpdate.status == int(Status.PENDING))
+        .values(status=int(Status.CLAIMED), claimed_by=worker, lease_until=now + LEASE)
+        .returning(InboundUpdate.update_id, InboundUpdate.user_key, InboundUpdate.payload, InboundUpdate.attempts)
+    )
+    rows = session.execute(statement, execution_options={"synchronize_session": False}).all()
+    return [Claimed(r.update_id, r.payload or "null", r.attempts, r.user_key) for r in rows]
+
+
+def release(session: Session, bot_id: int, update_ids: Sequence[int]) -> None:
+    """Claimed but not handled (the rest of a chain behind an update that will be retried): back in line."""
+    if update_ids:
+        session.execute(
+            update(InboundUpdate)
+            .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id.in_(list(update_ids)),
+                   InboundUpdate.status == int(Status.CLAIMED))
+            .values(status=int(Status.PENDING), claimed_by=None, lease_until=None),
+            execution_options={"synchronize_session": False})
+
+
+def finish(session: Session, bot_id: int, update_ids: Sequence[int], *, now: datetime | None = None) -> None:
+    """Handled: done, and the payload (who sent what) erased."""
+    if update_ids:
+        session.execute(
+            update(InboundUpdate).where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id.in_(list(update_ids)))
+            .values(status=int(Status.DONE), payload=None, claimed_by=None, lease_until=None, done_at=now or utcnow()),
+            execution_options={"synchronize_session": False})
+
+
+def retry_later(session: Session, bot_id: int, update_id: int, attempts: int, *,
+                now: datetime | None = None) -> Status:
+    """A transient failure: back in line after a delay (its user's later updates wait behind it, in order),
+    or FAILED after the last delay. Returns the new status."""
+    now = now or utcnow()
+    if attempts >= len(RETRY_DELAYS):
+        values: dict[str, object] = {"status": int(Status.FAILED), "claimed_by": None, "lease_until": None,
+                                     "attempts": attempts + 1, "done_at": now}
+        status = Status.FAILED
+    else:
+        values = {"status": int(Status.PENDING), "claimed_by": None, "lease_until": None, "attempts": attempts + 1,
+                  "not_before": now + RETRY_DELAYS[attempts]}
+        status = Status.PENDING
+    session.execute(update(InboundUpdate).where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id == update_id)
+                    .values(**values),
+                    execution_options={"synchronize_session": False})
+    return status
+
+
+def release_expired(session: Session, *, now: datetime | None = None) -> int:
+    """Claims whose lease ran out (their worker died) go back in line; returns how many."""
+    result = session.execute(
+        update(InboundUpdate)
+        .where(InboundUpdate.status == int(Status.CLAIMED), InboundUpdate.lease_until < (now or utcnow()))
+        .values(status=int(Status.PENDING), claimed_by=None, lease_until=None),
+        execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release_claims(session: Session, *, worker: str | None = None) -> int:
+    """Put claims back in line now: this worker's (a restart under the same name), or everyone's (a single process
+    starting: nobody else can be working)."""
+    condition = InboundUpdate.status == int(Status.CLAIMED)
+    if worker is not None:
+        condition = and_(condition, InboundUpdate.claimed_by == worker)
+    result = session.execute(
+        update(InboundUpdate).where(condition).values(status=int(Status.PENDING), claimed_by=None, lease_until=None),
+        execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_done(session: Session, *, now: datetime | None = None, keep_days: int = INTAKE_KEEP_DAYS) -> int:
+    """Forget done updates older than `keep_days`."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    result = session.execute(delete(InboundUpdate).where(InboundUpdate.status == int(Status.DONE),
+                                                         InboundUpdate.done_at < cutoff),
+                             execution_options={"synchronize_session": False})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def counts(session: Session) -> dict[Status, int]:
+    """How many updates are in each state (for `cadrebot run`'s log and the tests)."""
+    rows = session.execute(select(InboundUpdate.status, func.count()).group_by(InboundUpdate.status)).all()
+    found = {Status(status): int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in Status}
+
+
+__all__ = ["CHAIN", "INTAKE_KEEP_DAYS", "LEASE", "RETRY_DELAYS", "Claimed", "Status", "claim", "counts", "finish",
+           "purge_done", "receive", "release", "release_claims", "release_expired", "retry_later"]
