@@ -2,18 +2,19 @@
 workers (one or several processes) claim, handle and finish it.
 
     receive(session, bot_id, [(update_id, user_key, payload_json), ...])   # before the ack; redeliveries ignored
-    claimed = claim(session, bot_id, worker="w1", limit=64)                 # the next update of each idle user
+    claimed = claim(session, bot_id, worker="w1", limit=64)                 # the next updates of idle users
     finish(session, bot_id, [update_id, ...])                               # handled: payload erased
     retry_later(session, bot_id, update_id, attempts)                       # a transient failure: later, in line
 
 Update ids count per bot (a new bot token starts again from low numbers), so every row and every query carries
 the bot's id, and a worker claims only its own bot's updates (it could not answer another bot's chats).
 
-Per-user order, across processes: `claim` takes a user's oldest open update only, and only when none of that
-user's updates is claimed. So one user's updates run one at a time and in order, while everyone else's run in
-parallel, and a user with a backlog of 1,000 gets one update per round like everybody else (fair by
-construction). On PostgreSQL the candidate rows are locked FOR UPDATE SKIP LOCKED, so two workers claiming at
-once never take the same row and never wait for each other; SQLite has one writer at a time, which gives the same.
+Per-user order, across processes: `claim` takes a user's oldest open update and the few pending right behind it
+(a chain of at most CHAIN, handled one after the other), and only when none of that user's updates is claimed.
+So one user's updates run one at a time and in order, while everyone else's run in parallel, and a user with a
+backlog of 1,000 gets one chain per round like everybody else gets theirs (fair by construction). On PostgreSQL
+the chains' heads are locked FOR UPDATE SKIP LOCKED, so two workers claiming at once never take the same user
+and never wait for each other; SQLite has one writer at a time, which gives the same.
 
 A worker that dies leaves its claims behind; `release_expired` puts them back in line once their lease has run
 out (a restarted single process releases its own at once: `release_claims`).

@@ -29,8 +29,6 @@ class FakeBotApi:
         self.tokens_seen: set[str] = set()
         # When each chat got its first message from the bot (time.monotonic()), for latency figures.
         self.first_sent_at: dict[int, float] = {}
-        # Answer the next getUpdates with HTTP 5xx / other methods with 5xx: {method: remaining count}.
-        self.failures: dict[str, int] = {}
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,9 +92,6 @@ class FakeBotApi:
 
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self.lock:
-            if self.failures.get(method):
-                self.failures[method] -= 1
-                return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
             if method == "getUpdates":
                 # Telegram's semantics: asking for offset N confirms (forgets) every update below N; at most
                 # `limit` (default and maximum 100) are returned.
