@@ -414,32 +414,19 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def worker_process(url: str, name: str, data_dir: str) -> None:
-    """One `cadrebot worker` as production builds it (durable intake, IntakeWorker), with the offline transport
-    instead of Telegram; stops when the driver sends SIGTERM."""
-    import signal
-
+    """One `cadrebot worker` as production builds and serves it (bot.cli_run.serve_worker), with the offline
+    transport instead of Telegram; stops when the driver sends SIGTERM."""
     import knowledge
+    from bot.cli_run import serve_worker
     from bot.intake import IntakeMode
 
     settings = Settings(data_dir=Path(data_dir)).replace(database_url=url)
     kb = knowledge.from_settings(settings)
     app = build_application(settings, token=TOKEN, request=RecordingRequest(record=False), kb=kb, rate_limiter=None,
-                            set_commands=False, limiter=RateLimiter(per_minute=0), intake=IntakeMode.WEBHOOK,
+                            set_commands=False, limiter=RateLimiter(per_minute=0), intake=IntakeMode.WORKER,
                             worker_name=name, job_queue=False, **DB_MODE)
     tune_runtime()
-
-    async def serve() -> None:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        async with app:
-            await app.post_init(app)
-            await app.start()
-            print("ready", flush=True)
-            await stop.wait()
-            await app.stop()
-            await app.post_stop(app)
-
-    asyncio.run(serve())
+    asyncio.run(serve_worker(app, name))
 
 
 class IntakeDriver:
@@ -518,8 +505,8 @@ async def intake_run(label: str, url: str, data_dir: str, workers: int, people: 
     processes = [subprocess.Popen([sys.executable, __file__, "--worker-process", url, f"bench-w{n}", data_dir],
                                   stdout=subprocess.PIPE, text=True, cwd=ROOT) for n in range(workers)]
     try:
-        for process in processes:
-            assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        for process in processes:  # serve_worker prints one line once the worker is claiming
+            assert process.stdout is not None and process.stdout.readline().strip()
         driver = IntakeDriver(url, texts)
         watcher = asyncio.create_task(driver.watch())
         await asyncio.gather(*await driver.send([driver.update_for(u) for u in people]))  # warm-up

@@ -35,15 +35,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.intake import (
-    IDLE_POLL_MAX_ALONE,
-    IDLE_POLL_MAX_SHARED,
-    AckAfterSaving,
-    DurableUpdateQueue,
-    IntakeMode,
-    IntakeWorker,
-    bot_id_of,
-)
+from bot.intake import AckAfterSaving, DurableUpdateQueue, IntakeMode, IntakeWorker, bot_id_of
 from bot.outbox import Outbox
 from bot.outgoing_limits import OutgoingLimits
 from bot.ratelimit import RateLimiter
@@ -317,10 +309,7 @@ def build_application(
     if queue is not None:
         # Alone (one process), this worker may take back every claim a killed run left; `cadrebot worker`
         # processes beside it pass their own names and take back only their own.
-        alone = worker_name is None
-        app.bot_data.intake_worker = IntakeWorker(
-            app, db, bot_id_of(token), name=worker_name, wake=queue.received, release_all_at_start=alone,
-            idle_poll_max=IDLE_POLL_MAX_ALONE if alone else IDLE_POLL_MAX_SHARED)
+        app.bot_data.intake_worker = IntakeWorker(app, db, bot_id_of(token), name=worker_name, wake=queue.received)
 
     from bot.wiring import wire
 

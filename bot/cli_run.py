@@ -218,18 +218,18 @@ def run_worker(args: argparse.Namespace) -> int:
         return 1
     settings = with_persistent_secret(settings)
     name = args.name or f"worker:{_instance()}"
-    app = build_application(settings, kb=kb, intake=IntakeMode.WEBHOOK, worker_name=name, set_commands=False)
+    app = build_application(settings, kb=kb, intake=IntakeMode.WORKER, worker_name=name, set_commands=False)
     tune_runtime()
     import asyncio
 
     try:
-        asyncio.run(_serve_worker(app, name))
+        asyncio.run(serve_worker(app, name))
     except KeyboardInterrupt:
         pass
     return 0
 
 
-async def _serve_worker(app, name: str) -> None:
+async def serve_worker(app, name: str) -> None:
     """Run the Application without receiving (no polling, no webhook): its IntakeWorker claims from the
     database until SIGTERM or Ctrl+C."""
     import asyncio
@@ -283,4 +283,4 @@ def _preflight(settings: Settings):  # -> tuple[KnowledgeBase | None, str | None
     return kb, None
 
 
-__all__ = ["register", "run_bot", "run_worker", "webhook_secret"]
+__all__ = ["register", "run_bot", "run_worker", "serve_worker", "webhook_secret"]

@@ -65,6 +65,7 @@ class IntakeMode(Enum):
 
     POLLING = "polling"
     WEBHOOK = "webhook"
+    WORKER = "worker"  # `cadrebot worker`: receives nothing itself, handles what another process saved
 
 
 def user_key(update: Update, secret: str) -> int:
@@ -210,16 +211,17 @@ class IntakeWorker:
     """Claims updates from the database and runs the Application's handlers on them, WORKER_SLOTS at a time."""
 
     def __init__(self, app: Application, db: Any, bot_id: int, *, name: str | None = None, slots: int = WORKER_SLOTS,
-                 wake: asyncio.Event | None = None, release_all_at_start: bool = False,
-                 idle_poll_max: float = IDLE_POLL_MAX_ALONE) -> None:
+                 wake: asyncio.Event | None = None) -> None:
         self.app = app
         self.db = db
         self.bot_id = bot_id
+        # Without a name of its own a worker is alone (`cadrebot run`, one process): it may take back every claim
+        # a killed run left, and its own receiving wakes it. Named, it sits beside other processes.
+        self.alone = name is None
         self.name = name or default_worker_name()
         self.slots = slots
         self.wake = wake or asyncio.Event()
-        self.release_all_at_start = release_all_at_start
-        self.idle_poll_max = idle_poll_max
+        self.idle_poll_max = IDLE_POLL_MAX_ALONE if self.alone else IDLE_POLL_MAX_SHARED
         self.handled = 0
         self._running: set[asyncio.Task] = set()
         self._finished: list[int] = []
@@ -237,7 +239,7 @@ class IntakeWorker:
 
         def release() -> int:
             with self.db.session() as session:
-                return intake.release_claims(session, worker=None if self.release_all_at_start else self.name)
+                return intake.release_claims(session, worker=None if self.alone else self.name)
 
         with contextlib.suppress(DatabaseUnavailable):
             released = await asyncio.to_thread(release)

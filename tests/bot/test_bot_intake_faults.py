@@ -10,6 +10,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from storage import intake
 from storage.models import CheckLog
@@ -64,16 +65,12 @@ def test_sigkill_at_five_random_moments_of_a_burst_loses_and_duplicates_nothing(
         try:
             _wait(lambda: _checks(engine)[0] >= BURST)
             with engine.connect() as conn:
-                from sqlalchemy.orm import Session
-
                 _wait(lambda: intake.counts(Session(conn))[intake.Status.DONE] >= BURST)
         finally:
             stop(process)
         total, distinct = _checks(engine)
         assert (total, distinct) == (BURST, BURST)  # every update checked exactly once
         with engine.connect() as conn:
-            from sqlalchemy.orm import Session
-
             left = intake.counts(Session(conn))
         assert left[intake.Status.PENDING] == left[intake.Status.CLAIMED] == left[intake.Status.FAILED] == 0
         for user in range(USERS):  # and every cadre got an answer to every message (some twice, after a kill)
