@@ -15,7 +15,7 @@ PIP_TOOLS := pip-tools>=7.5,<8
 PYTEST_WORKERS ?= auto
 PYTEST_FLAGS   ?= -q -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
-.PHONY: run test lint lock lock-upgrade setup fonts test-deps e2e-deps bench clean
+.PHONY: run test lint lock lock-upgrade setup fonts test-deps e2e-deps pdf-tools bench clean
 
 # Reinstalled whenever the lock or pyproject.toml changes. `pip check` catches a lock that no longer satisfies
 # pyproject.toml (a dependency added or re-bounded without `make lock`).
@@ -62,7 +62,14 @@ run: setup
 e2e-deps:
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 
-test-deps: $(STAMP) e2e-deps
+## pdf-tools: pdftotext (Debian/Ubuntu: poppler-utils), with which the tests read the evaluation dossier's PDF back
+pdf-tools:
+	@command -v pdftotext >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "install poppler-utils (pdftotext) for the tests" >&2; exit 1; }; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils; }
+
+test-deps: $(STAMP) e2e-deps pdf-tools
 
 ## lint: ruff (rules in pyproject.toml) over the tree, mypy over the typed packages; any finding fails
 lint: $(STAMP)

@@ -53,6 +53,9 @@ HANDLER_MODULES: tuple[str, ...] = (
     "handlers.redcard",
     "handlers.redcards",
     "handlers.check",
+    "handlers.evaluation",
+    "handlers.evaluation_committee",
+    "handlers.evaluation_department",
 )
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 # How many updates run at once (different users in parallel; one user's updates stay in order).

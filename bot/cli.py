@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "bot.cli_admin",
     "bot.cli_run",
     "bot.cli_digest",
+    "bot.cli_evaluation",
 )
 
 

@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     place.add_argument("--village", metavar="CODE", help=C.HELP_INVITE_VILLAGE)
     place.add_argument("--town", metavar="CODE", help=C.HELP_INVITE_TOWN)
     p.add_argument("--role", required=True, choices=sorted(C.ROLE_LABELS), help=C.HELP_INVITE_ROLE)
+    p.add_argument("--department", metavar="NAME", help=C.HELP_INVITE_DEPARTMENT)
     p.add_argument("--days", type=int, default=7, metavar="DAYS", help=C.HELP_INVITE_DAYS)
     p.set_defaults(func=_guard(_invite, check=_check_invite))
 
@@ -120,6 +121,9 @@ def _guard(handler: Callable, *, migrate: bool = False,
     return run
 
 
+run_in_transaction = _guard  # the other command modules' name for it
+
+
 def _add_town(args, session, settings) -> int:
     from storage.places import add_town
 
@@ -170,6 +174,8 @@ def _print_invite(invite, settings) -> None:
 
     place = invite.village or invite.town
     where = C.INVITE_PLACE.format(code=place.code, name=place.name) if place is not None else ""
+    if invite.department:
+        where += C.INVITE_DEPARTMENT.format(department=invite.department)
     expires = local_now(invite.expires_at, settings.timezone).strftime("%Y-%m-%d %H:%M")
     print(C.INVITE_CODE.format(code=invite.code))
     print(C.INVITE_LINK.format(link=invite_link(settings.bot_username, invite.code)))
@@ -187,8 +193,16 @@ def _check_invite(args) -> str | None:
 def _invite(args, session, settings) -> int:
     from storage.members import issue_invite
 
+    department = None
+    if args.department:  # the canonical name, so that '人社所' and '人社局' are one department
+        from knowledge.loader import read_knowledge
+        from knowledge.vocabulary import DepartmentIndex
+
+        raw = read_knowledge(settings.knowledge_dir or None, settings.profile, None, with_corpus=False)
+        department = DepartmentIndex(raw.departments).canonical(args.department)
     invite = issue_invite(
-        session, role=args.role, village_code=args.village, town_code=args.town, ttl=timedelta(days=args.days)
+        session, role=args.role, village_code=args.village, town_code=args.town, department=department,
+        ttl=timedelta(days=args.days),
     )
     _print_invite(invite, settings)
     return 0

@@ -26,11 +26,25 @@ from bot.digest.weeks import parse_time
 from bot.outbox import OUTBOX_FLUSH_SECONDS
 from bot.router import ActiveStep, CadreContext, Router, services_of
 from bot.settings import Settings
-from handlers import check, digest, errors, redcard, redcards, start, survey
+from handlers import (
+    check,
+    digest,
+    errors,
+    evaluation,
+    evaluation_bureau,
+    evaluation_committee,
+    evaluation_department,
+    letters,
+    redcard,
+    redcards,
+    start,
+    survey,
+)
 from handlers.common import job_queue_of, on_button_without_chat, on_edited, private_only
 
 CORE = "bot"  # rows that are always wired
 START, SURVEY, DIGEST, REDCARD, REDCARDS, CHECK = (m.__name__ for m in (start, survey, digest, redcard, redcards, check))
+EVALUATION = evaluation.__name__
 
 PRIVATE = filters.ChatType.PRIVATE
 # What the router sees: every new message in a private chat that is not a command (text or not). Edits never get
@@ -105,6 +119,10 @@ class Job:
 STEPS: tuple[Step, ...] = (
     Step(SURVEY, survey.SURVEY_STEP),  # a resident with a survey in progress: comments, typed scores
     Step(REDCARD, redcard.STEP),  # a red card waiting for its typed department
+    Step(evaluation_department.__name__, evaluation_department.STEP),  # a department's typed score or bonus
+    # a bureau member's or admin's filled scoring form (.xlsx): imported; anyone else's file goes on to the
+    # non-text reply (a step of the router, because PTB runs one handler per group: no handler can fall through)
+    Step(EVALUATION, evaluation_bureau.FORM_STEP),
 )
 
 HANDLERS: tuple[On, ...] = (
@@ -132,8 +150,18 @@ HANDLERS: tuple[On, ...] = (
     On(REDCARDS, CallbackQueryHandler(redcards.on_undo, pattern=r"^ru:")),
     On(CHECK, CallbackQueryHandler(check.on_feedback, pattern=r"^fb:")),
     On(CHECK, CallbackQueryHandler(check.on_candidate, pattern=r"^cc:")),
+    On(CHECK, CallbackQueryHandler(letters.on_letter, pattern=r"^lt:")),  # 📝 生成回复函 under an answer
     On(REDCARD, CallbackQueryHandler(redcard.on_red_card, pattern=r"^rc:")),
     On(REDCARD, CallbackQueryHandler(redcard.on_department, pattern=r"^rd:")),
+    # /evaluation, dispatched by role (cadre, department, bureau/admin); only in the private chat
+    On(EVALUATION, CommandHandler("evaluation", evaluation.evaluation_command, filters=PRIVATE)),
+    On(EVALUATION, CommandHandler("evaluation", private_only, filters=~PRIVATE)),
+    On(EVALUATION, CallbackQueryHandler(evaluation_bureau.on_button, pattern=evaluation_bureau.BUTTON_PATTERN)),
+    # the committee's evaluation of the departments: its answer buttons (/evaluation is handlers.evaluation's)
+    On(evaluation_committee.__name__, CallbackQueryHandler(evaluation_committee.on_button, pattern=r"^ec:")),
+    # the departments' scores of the villages: their answer buttons (/evaluation is handlers.evaluation's)
+    On(evaluation_department.__name__,
+       CallbackQueryHandler(evaluation_department.on_button, pattern=evaluation_department.BUTTON_PATTERN)),
     # free text and /cancel: the waiting step, else the task check
     On(CORE, CommandHandler("cancel", private_only, filters=~PRIVATE)),  # never a private draft from a group
     On(CORE, RouterSlot.CANCEL),
@@ -154,6 +182,9 @@ JOBS: tuple[Job, ...] = (
         lambda s: DailyAt(parse_time(s.digest_time), days=(s.digest_weekday % 7,))),
     Job(SURVEY, survey.ERASE_JOB, survey.erase_keys_job, lambda s: DailyAt(time(0, 5))),  # periods turn at midnight
     Job(DIGEST, digest.CATCH_UP_JOB, digest.weekly_job, lambda s: Once(timedelta(seconds=digest.CATCH_UP_DELAY_SECONDS))),
+    Job(EVALUATION, evaluation_bureau.REMINDER_JOB, evaluation_bureau.reminder_job,
+        lambda s: Every(timedelta(seconds=evaluation_bureau.REMINDER_POLL_SECONDS),
+                        first=timedelta(seconds=evaluation_bureau.REMINDER_POLL_SECONDS))),
     Job(DIGEST, digest.RETRY_JOB, digest.retry_job,
         lambda s: Every(timedelta(seconds=digest.RETRY_POLL_SECONDS), first=timedelta(seconds=digest.RETRY_POLL_SECONDS))),
 )

@@ -7,6 +7,7 @@ Buttons (all signed for the user they were sent to, see bot.callbacks):
     fb:<check>:u|d          👍 / 👎 on an answer (check_log.feedback); the chosen one is marked on the message
     cc:<check>:<1-3|0>      a candidate of an unclear answer; 0 = 都不是
     rc:… / rd:…             the red-card flow (handlers/redcard.py)
+    lt:<check>              📝 生成回复函 under a restricted, unlisted or refused-certificate answer (handlers/letters.py)
 
 The router (bot/router.py) hands this module every private message no flow waits for (on_text, on_non_text).
 """
@@ -27,6 +28,7 @@ from bot.services import MemberCache, Services
 from flows.redcard import Pick, item_is_forbidden
 from handlers.common import Who, answer, edit, who_is
 from handlers.errors import quote
+from knowledge.letters import letter_kind_for
 from knowledge.model import FORBIDDEN_VERDICTS, CheckResult, Verdict
 from knowledge.resident import resident_reply
 from storage import checklog, residents
@@ -138,7 +140,7 @@ def may_record_red_cards(who: Who | None) -> bool:
 
 
 def answer_keyboard(secret: str, user_id: int, check_id: int, result: CheckResult, who: Who | None) -> InlineKeyboardMarkup:
-    """Candidates (unclear) or 记为红牌候选 (forbidden), then 👍/👎."""
+    """Candidates (unclear) or 记为红牌候选 (forbidden), 📝 生成回复函 (for a cadre), then 👍/👎."""
     rows: list[list[InlineKeyboardButton]] = []
     if result.verdict == Verdict.UNCLEAR and result.matches:
         for index, match in enumerate(result.matches[:CANDIDATES], 1):
@@ -147,8 +149,19 @@ def answer_keyboard(secret: str, user_id: int, check_id: int, result: CheckResul
         rows.append([InlineKeyboardButton(B.BTN_NONE_OF_THESE, callback_data=callbacks.sign(secret, user_id, "cc", check_id, 0))])
     if result.verdict in FORBIDDEN_VERDICTS and may_record_red_cards(who):
         rows.append([red_card_button(secret, user_id, check_id, Pick.TOP)])
+    if letter_kind_for(result.verdict) is not None and may_write_letters(who):
+        rows.append([letter_button(secret, user_id, check_id)])
     rows.append(feedback_row(secret, user_id, check_id, None))
     return InlineKeyboardMarkup(rows)
+
+
+def may_write_letters(who: Who | None) -> bool:
+    """A letter speaks for the cadre's committee: only a cadre with a village has one to sign it."""
+    return who is not None and who.is_cadre
+
+
+def letter_button(secret: str, user_id: int, check_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(B.BTN_LETTER, callback_data=callbacks.sign(secret, user_id, "lt", check_id))
 
 
 def red_card_button(secret: str, user_id: int, check_id: int, pick: Pick) -> InlineKeyboardButton:
@@ -311,5 +324,5 @@ async def on_stray_button(update: Update, context: CadreContext) -> None:
     await answer(update.callback_query, E.BUTTON_INVALID)
 
 
-__all__ = ["answer_check", "answer_keyboard", "feedback_row", "on_candidate", "on_feedback", "on_non_text",
-           "on_stray_button", "on_text", "on_unknown_command"]
+__all__ = ["answer_check", "answer_keyboard", "feedback_row", "letter_button", "may_write_letters", "on_candidate",
+           "on_feedback", "on_non_text", "on_stray_button", "on_text", "on_unknown_command"]

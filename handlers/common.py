@@ -31,10 +31,15 @@ class Who:
     village_name: str
     town_id: int | None
     town_name: str
+    department: str = ""  # department staff: their department's canonical name
 
     @property
     def is_cadre(self) -> bool:
         return self.role == "cadre" and self.village_id is not None
+
+    @property
+    def is_department(self) -> bool:
+        return self.role == "department" and self.town_id is not None and bool(self.department)
 
     @classmethod
     def of(cls, member: Member | None) -> Who | None:
@@ -49,6 +54,7 @@ class Who:
             village_name=village.name if village is not None else "",
             town_id=member.effective_town_id,
             town_name=town.name if town is not None else "",
+            department=member.department or "",
         )
 
 

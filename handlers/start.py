@@ -77,13 +77,15 @@ async def _help(update: Update, context: CadreContext, welcome: bool) -> None:
 
 
 def help_text(who: Who | None, welcome: bool = False) -> str:
-    """The help a user sees: guests (residents, unregistered), cadres, bureau staff, admins."""
+    """The help a user sees: guests (residents, unregistered), cadres, bureau staff, department staff, admins."""
     if who is None:
         return S.WELCOME_GUEST if welcome else S.HELP_GUEST
     if who.role == "cadre":
         return S.HELP_CADRE.format(village=who.village_name)
     if who.role == "bureau":
         return S.HELP_BUREAU.format(town=who.town_name)
+    if who.role == "department":
+        return S.HELP_DEPARTMENT.format(town=who.town_name, department=who.department)
     return S.HELP_ADMIN
 
 
@@ -128,6 +130,8 @@ def registered_text(who: Who) -> str:
         return S.REGISTERED_CADRE.format(village=who.village_name, town=who.town_name)
     if who.role == "bureau":
         return S.REGISTERED_BUREAU.format(town=who.town_name)
+    if who.role == "department":
+        return S.REGISTERED_DEPARTMENT.format(town=who.town_name, department=who.department)
     return S.REGISTERED_ADMIN
 
 

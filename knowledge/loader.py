@@ -90,6 +90,7 @@ class RawKnowledge:
     forbidden_roles: list[tuple[str, str]] = field(default_factory=list)  # (role word, default C item)
     profile: dict = field(default_factory=dict)
     agreement: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)  # evaluation.yaml: the two-way evaluation's aspects and grades
     out_roles: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (reason, words or re: patterns)
     dialect: dict[str, str] = field(default_factory=dict)  # dialect word -> Mandarin
     askers: dict[str, list[str]] = field(default_factory=dict)  # kind of asker -> words
@@ -255,6 +256,8 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
         _apply_agreement(reader, root / "agreements" / f"{agreement}.yaml", raw)
     _read_synonyms(reader, root / "synonyms.yaml", raw)
     _read_departments(reader, root / "departments.yaml", raw)
+    _read_evaluation(reader, root / "evaluation.yaml", raw)
+    _check_letters(reader, root / "letters.yaml", raw)
     _read_cues(reader, root / "cues.yaml", raw)
     _read_dialect(reader, root / "dialect.yaml", raw)
     _read_reading(reader, root / "reading.yaml", raw)
@@ -267,6 +270,7 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
 
 def _apply_agreement(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
     data = reader.load(path)
+    data["__name__"] = path.stem
     raw.agreement = data
     for item_id, terms in (data.get("items") or {}).items():
         if item_id == "__line__":
@@ -284,6 +288,33 @@ def _apply_agreement(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
             item, enabled=bool(terms.get("enabled", True)), fee=str(terms.get("fee", "") or ""),
             period=str(terms.get("period", data.get("period", "")) or ""), department=str(terms.get("department", "") or ""),
         )
+
+
+def _read_evaluation(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
+    from knowledge.evaluation_terms import agreement_problems, scheme_problems
+
+    raw.evaluation = reader.load(path)
+    for line, message in scheme_problems(raw.evaluation):
+        reader.problem(path, line, message)
+    if raw.agreement:
+        agreement_path = reader.root / "agreements" / f"{raw.agreement.get('__name__', '')}.yaml"
+        for line, message in agreement_problems(raw.agreement):
+            reader.problem(agreement_path, line, message)
+
+
+def _check_letters(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
+    """The reply-letter templates (knowledge.letters) load, and cite only statutes the knowledge base has."""
+    from knowledge.letters import LetterTemplateError, load_letter_templates, unknown_basis
+
+    if not path.is_file():
+        return  # a knowledge directory without its own templates uses the bundled ones
+    try:
+        templates = load_letter_templates(path)
+    except LetterTemplateError as error:
+        reader.problem(path, 0, str(error))
+        return
+    for message in unknown_basis(templates, set(raw.statutes)):
+        reader.problem(path, 0, message)
 
 
 def _read_synonyms(reader: _Reader, path: Path, raw: RawKnowledge) -> None:

@@ -25,6 +25,7 @@ from storage.models import (
     ROLE_ADMIN,
     ROLE_BUREAU,
     ROLE_CADRE,
+    ROLE_DEPARTMENT,
     ROLES,
     Invite,
     InviteAttempts,
@@ -58,17 +59,22 @@ def issue_invite(
     role: str,
     village_code: str | None = None,
     town_code: str | None = None,
+    department: str | None = None,
     ttl: timedelta = DEFAULT_INVITE_TTL,
     now: datetime | None = None,
     actor: str | Member | int | None = "cli",
 ) -> Invite:
-    """Create an invite: role 'cadre' needs village_code, 'bureau' needs town_code, 'admin' neither.
+    """Create an invite: role 'cadre' needs village_code, 'bureau' needs town_code, 'department' needs town_code and
+    the department's canonical name (the caller resolves aliases), 'admin' none of them.
 
     Raises InvalidInput (bad role / missing place) or NotFound (unknown place).
     """
     if role not in ROLES:
         raise InvalidInput(f"角色无效: {role!r}（可选 {', '.join(ROLES)}）")
     village = town = None
+    department = (department or "").strip()
+    if department and role != ROLE_DEPARTMENT:
+        raise InvalidInput("只有部门人员的邀请码需要 --department")
     if role == ROLE_CADRE:
         if not village_code or town_code:
             raise InvalidInput("村/社区干部的邀请码需要 --village，且不能同时指定 --town")
@@ -76,6 +82,10 @@ def issue_invite(
     elif role == ROLE_BUREAU:
         if not town_code or village_code:
             raise InvalidInput("民政局（镇街）人员的邀请码需要 --town，且不能同时指定 --village")
+        town = require_town(session, town_code)
+    elif role == ROLE_DEPARTMENT:
+        if not town_code or village_code or not department or len(department) > 100:
+            raise InvalidInput("部门人员的邀请码需要 --town 和 --department（部门名称），且不能指定 --village")
         town = require_town(session, town_code)
     elif village_code or town_code:
         raise InvalidInput("管理员邀请码不绑定地点")
@@ -85,7 +95,8 @@ def issue_invite(
     code = generate_invite_code()
     while session.scalar(select(Invite.id).where(Invite.code == code)) is not None:
         code = generate_invite_code()
-    invite = Invite(code=code, role=role, village=village, town=town, created_at=now, expires_at=now + ttl)
+    invite = Invite(code=code, role=role, village=village, town=town, department=department, created_at=now,
+                    expires_at=now + ttl)
     session.add(invite)
     session.flush()
     log_action(
@@ -96,6 +107,7 @@ def issue_invite(
             "role": role,
             "village": village.code if village else None,
             "town": town.code if town else None,
+            "department": department or None,
             "expires_at": invite.expires_at.isoformat(),
         },
         now=now,
@@ -129,7 +141,7 @@ def redeem_invite(
         update(Invite)
         .where(Invite.code == code, Invite.used_at.is_(None), Invite.expires_at > now)
         .values(used_at=now)
-        .returning(Invite.id, Invite.role, Invite.village_id, Invite.town_id)
+        .returning(Invite.id, Invite.role, Invite.village_id, Invite.town_id, Invite.department)
         .execution_options(synchronize_session=False)
     ).first()
     if consumed is None:
@@ -143,6 +155,7 @@ def redeem_invite(
             role=consumed.role,
             village_id=consumed.village_id,
             town_id=consumed.town_id,
+            department=consumed.department,
             display_name=display_name,
             created_at=now,
         )
@@ -152,6 +165,7 @@ def redeem_invite(
                 "role": consumed.role,
                 "village_id": consumed.village_id,
                 "town_id": consumed.town_id,
+                "department": consumed.department,
                 "display_name": display_name,
             },
         )

@@ -4,7 +4,8 @@ Tables (one class each):
 
     towns                 Town              镇/街道, with a short unique code
     villages              Village           村/社区, with a short unique code, in one town
-    members               Member            staff bound by Telegram user ID: cadre (village), bureau (town), admin
+    members               Member            staff bound by Telegram user ID: cadre (village), bureau (town), admin,
+                                            department (a department's staff in one town)
     invites               Invite            single-use, expiring registration codes
     invite_attempts       InviteAttempts    wrong invite codes per Telegram user, and the lock-out they lead to
     check_log             CheckLog          every task check: text, verdict, top item, village, time, 👍/👎 feedback
@@ -20,6 +21,13 @@ Tables (one class each):
     digest_sends          DigestSend        one row per (scope, ISO week) sent: the database decides idempotency
     digest_deliveries     DigestDelivery    one row per recipient of a (scope, week): which parts arrived, retries
     inbound_updates       InboundUpdate     Telegram updates as they arrived, until handled (storage.intake)
+    evaluation_rounds     EvaluationRound   a town's two-way evaluation (双向评估) of a half-year: '2026H2', deadline
+    evaluation_reminders  EvaluationReminder  reminders of a round to send (3 days, 1 day before, or asked for)
+    evaluation_card_decisions  EvaluationCardDecision  the committee raised or dropped a confirmed candidate
+    evaluation_ratings    EvaluationRating  a committee's grade of one department on one aspect
+    evaluation_scores     EvaluationScore   a department's 百分制 score of one village on one agreed item
+    evaluation_bonuses    EvaluationBonus   a department's bonus points for one village, with the reason
+    fee_payments          FeePayment        assistance fees paid to a village for an agreed item (费随事转)
     audit_log             AuditLog          admin actions (CLI or member)
 
 Conventions:
@@ -45,6 +53,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -63,7 +72,8 @@ from sqlalchemy.types import TypeDecorator
 ROLE_CADRE = "cadre"
 ROLE_BUREAU = "bureau"
 ROLE_ADMIN = "admin"
-ROLES: tuple[str, ...] = (ROLE_CADRE, ROLE_BUREAU, ROLE_ADMIN)
+ROLE_DEPARTMENT = "department"  # staff of one department in one town: scores the villages in the evaluation
+ROLES: tuple[str, ...] = (ROLE_CADRE, ROLE_BUREAU, ROLE_ADMIN, ROLE_DEPARTMENT)
 
 RED_CARD_STATUSES: tuple[str, ...] = ("candidate", "confirmed", "withdrawn", "included")
 # restored: a withdrawal undone (back to the status it had), within a day of it
@@ -167,9 +177,10 @@ class Member(Base):
 
     __tablename__ = "members"
     __table_args__ = (
-        CheckConstraint("role IN ('cadre', 'bureau', 'admin')", name="role"),
+        CheckConstraint("role IN ('cadre', 'bureau', 'admin', 'department')", name="role"),
         CheckConstraint(
-            "(role = 'cadre' AND village_id IS NOT NULL) OR (role = 'bureau' AND town_id IS NOT NULL) OR role = 'admin'",
+            "(role = 'cadre' AND village_id IS NOT NULL) OR (role = 'bureau' AND town_id IS NOT NULL) OR role = 'admin'"
+            " OR (role = 'department' AND town_id IS NOT NULL AND department <> '')",
             name="role_place",
         ),
     )
@@ -180,6 +191,8 @@ class Member(Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Department staff only: the canonical name of their department (knowledge/data/departments.yaml)
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     village: Mapped[Village | None] = relationship(lazy="joined")
@@ -200,13 +213,14 @@ class Invite(Base):
     """A single-use, expiring registration code for one role at one place."""
 
     __tablename__ = "invites"
-    __table_args__ = (CheckConstraint("role IN ('cadre', 'bureau', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('cadre', 'bureau', 'admin', 'department')", name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(INVITE_CODE_MAX), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
     town_id: Mapped[int | None] = mapped_column(ForeignKey("towns.id"))
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -544,6 +558,148 @@ class InboundUpdate(Base):
 # ---------------------------------------------------------------------------------------------- audit
 
 
+# ---------------------------------------------------------------------------------------------- two-way evaluation
+
+
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ReminderReason(StrEnum):
+    THREE_DAYS = "3d"  # three days before the deadline
+    ONE_DAY = "1d"  # one day before
+    ASKED = "asked"  # the bureau asked for one (`evaluation remind`)
+
+
+class EvaluationRound(Base):
+    """A town's two-way evaluation of one half-year: code '2026H1' (年中) or '2026H2' (年末)."""
+
+    __tablename__ = "evaluation_rounds"
+    __table_args__ = (
+        UniqueConstraint("town_id", "code"),
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
+    code: Mapped[str] = mapped_column(String(8))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default=RoundStatus.OPEN)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    town: Mapped[Town] = relationship(lazy="joined")
+
+
+class EvaluationReminder(Base):
+    """A reminder of a round to everyone who has not finished, sent by the running bot once it is due."""
+
+    __tablename__ = "evaluation_reminders"
+    __table_args__ = (Index("ix_evaluation_reminders_due", "sent_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(8))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CardChoice(StrEnum):
+    """What a committee did with a confirmed red-card candidate in a round."""
+
+    RAISED = "raised"  # shown as a formal red card (亮红牌)
+    DROPPED = "dropped"  # not pursued
+
+
+class EvaluationCardDecision(Base):
+    """The committee raised a confirmed red-card candidate as a formal red card in a round, or dropped it."""
+
+    __tablename__ = "evaluation_card_decisions"
+    __table_args__ = (CheckConstraint("decision IN ('raised', 'dropped')", name="decision"),)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), primary_key=True)
+    red_card_id: Mapped[int] = mapped_column(ForeignKey("red_cards.id", ondelete="CASCADE"), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvaluationRating(Base):
+    """A committee's grade of one department on one aspect (codes from knowledge/data/evaluation.yaml)."""
+
+    __tablename__ = "evaluation_ratings"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(100), primary_key=True)  # canonical name
+    aspect_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grade_code: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScoreSource(StrEnum):
+    BOT = "bot"
+    XLSX = "xlsx"  # imported from the filled form
+    CLI = "cli"
+
+
+class EvaluationScore(Base):
+    """A department's 百分制 score of one village's work on one agreed item."""
+
+    __tablename__ = "evaluation_scores"
+    __table_args__ = (CheckConstraint("score >= 0 AND score <= 100", name="score"),)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    department: Mapped[str] = mapped_column(String(100))  # canonical name of the scoring department
+    score: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(8), default=ScoreSource.BOT)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvaluationBonus(Base):
+    """A department's bonus points for a village's outstanding work, with the reason (0 points: none)."""
+
+    __tablename__ = "evaluation_bonuses"
+    __table_args__ = (CheckConstraint("points >= 0", name="points"),)
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(100), primary_key=True)
+    points: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(8), default=ScoreSource.BOT)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FeePayment(Base):
+    """Assistance fees paid to a village for one agreed item in a round (费随事转), in fen."""
+
+    __tablename__ = "fee_payments"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount"),
+        Index("ix_fee_payments_round_id_village_id", "round_id", "village_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rounds.id", ondelete="CASCADE"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"))
+    item_id: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))  # audit actor label: 'cli' or 'member:<id>'
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditLog(Base):
     """An admin action: actor is 'cli' or 'member:<id>'."""
 
@@ -557,6 +713,18 @@ class AuditLog(Base):
 
 
 __all__ = [
+    "ROLE_DEPARTMENT",
+    "CardChoice",
+    "EvaluationBonus",
+    "EvaluationCardDecision",
+    "EvaluationRating",
+    "EvaluationReminder",
+    "EvaluationRound",
+    "EvaluationScore",
+    "FeePayment",
+    "ReminderReason",
+    "RoundStatus",
+    "ScoreSource",
     "AuditLog",
     "Base",
     "CheckLog",

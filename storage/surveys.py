@@ -45,6 +45,10 @@ class Aspect:
     label: str
 
 
+# A village (or an aspect) with fewer responses shows no average anywhere (样本不足): with so few, a mean could
+# tell who answered what. The digest and the evaluation dossier both follow it.
+MIN_RESPONSES = 5
+
 # The eight aspects of the founding documents.
 DEFAULT_ASPECTS: tuple[Aspect, ...] = (
     Aspect("service", "社区为民服务"),
@@ -455,6 +459,7 @@ def _comment(comment: str | None) -> str | None:
 
 
 __all__ = [
+    "MIN_RESPONSES",
     "Aspect",
     "COMMENT_MAX",
     "DEFAULT_ASPECTS",

@@ -182,6 +182,7 @@ class RecordingRequest(BaseRequest):
         self._next_id: dict[int, int] = defaultdict(lambda: 1000)
         self._answered: set[str] = set()
         self.updates: list[dict[str, Any]] = []  # served by getUpdates, then forgotten
+        self.files: dict[str, bytes] = {}  # what users uploaded (add_file), served by getFile and its download
 
     # ------------------------------------------------------------------ BaseRequest
 
@@ -199,6 +200,9 @@ class RecordingRequest(BaseRequest):
                          read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
                          pool_timeout: Any = None) -> tuple[int, bytes]:
         api_method = url.rstrip("/").rsplit("/", 1)[-1]
+        if "/file/bot" in url:  # a file's download (File.download_*), not a Bot API method
+            content = self.files.get(api_method)
+            return (200, content) if content is not None else (404, b'{"ok":false,"error_code":404}')
         params = dict(request_data.parameters) if request_data else {}
         files: dict[str, tuple[str, bytes, str]] = {}
         if request_data is not None and request_data.contains_files:
@@ -234,6 +238,12 @@ class RecordingRequest(BaseRequest):
             parameters = {"retry_after": retry_after}
         for _ in range(times):
             self._failures[method].append((status, description or "Internal Server Error", parameters))
+
+    def add_file(self, content: bytes) -> str:
+        """A file a user uploads (e.g. a document they send): its file_id, for getFile and the download."""
+        file_id = f"upl{len(self.files) + 1}"
+        self.files[file_id] = bytes(content)
+        return file_id
 
     def sent(self, chat_id: int | None = None) -> list[SentMessage]:
         """Messages the bot sent (to one chat), oldest first, as they are now."""
@@ -301,6 +311,13 @@ class RecordingRequest(BaseRequest):
     def _api_deleteMyCommands(self, params: dict, files: dict) -> Any:
         self.commands = None
         return True
+
+    def _api_getFile(self, params: dict, files: dict) -> Any:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self.files:
+            raise TelegramRefusal(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}"}
 
     def _api_sendChatAction(self, params: dict, files: dict) -> Any:
         return True

@@ -13,6 +13,7 @@ BTN_NONE_OF_THESE = "都不是"
 BTN_CANDIDATE = "{id} {title}"
 BTN_DEPT_OTHER = "其他(手动输入)"
 BTN_CANCEL = "取消"
+BTN_LETTER = "📝 生成回复函"
 
 # Notes appended to a check's reply
 NOTE_UNREGISTERED = "注：村(社区)干部用邀请码注册后可记录红牌候选（/register 邀请码）。"

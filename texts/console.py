@@ -26,8 +26,9 @@ DB_LATEST = "最新"
 DB_NEEDS_UPGRADE = "需要升级到 {head}（运行 cadrebot db upgrade）"
 
 # `cadrebot admin`
-ROLE_LABELS = {"cadre": "村/社区干部", "bureau": "民政局/镇街工作人员", "admin": "管理员"}
-PLACE_LABELS = {"town": "镇/街道", "village": "村/社区"}
+ROLE_LABELS = {"cadre": "村/社区干部", "bureau": "民政局/镇街工作人员", "admin": "管理员", "department": "部门人员（双向评估打分）"}
+PLACE_LABELS = {"town": "镇/街道", "village": "村/社区", "evaluation round": "评估轮次", "agreement": "本镇协议书（评估所依据的）",
+                "red card": "红牌"}
 ADMIN_DB_NOT_READY = "数据库 {url} 尚未建表或需要升级，请先运行: cadrebot db upgrade"
 ADMIN_NOT_FOUND = "找不到{label}: {key}"
 ADMIN_EXISTS = "{label} {key} 已存在"
@@ -50,6 +51,7 @@ INVITE_DAYS_RANGE = "输入有误: --days 是邀请码的有效天数，应为 {
 INVITE_CODE = "邀请码: {code}"
 INVITE_LINK = "链接: {link}"
 INVITE_PLACE = " · {code} {name}"
+INVITE_DEPARTMENT = " · {department}"
 INVITE_TERMS = "  {role}{place}；有效至 {expires}（{tz}），只能使用一次。"
 INVITE_REGISTER = "  也可以在机器人里发送: /register {code}"
 
@@ -119,7 +121,8 @@ HELP_LIST_PLACES = "列出全部镇街和村社区的代码与名称"
 HELP_INVITE = "生成一次性邀请码：干部用 --village，民政局/镇街工作人员用 --town"
 HELP_INVITE_VILLAGE = "村/社区代码（干部）"
 HELP_INVITE_TOWN = "镇/街道代码（民政局/镇街工作人员）"
-HELP_INVITE_ROLE = "身份：cadre 干部、bureau 民政局/镇街工作人员、admin 管理员"
+HELP_INVITE_ROLE = "身份：cadre 干部、bureau 民政局/镇街工作人员、admin 管理员、department 部门人员（需 --town 和 --department）"
+HELP_INVITE_DEPARTMENT = "部门人员的部门，如 人社局（简称如“人社所”按部门名录归并）"
 HELP_INVITE_DAYS = "有效天数（1 到 365），默认 7"
 HELP_SURVEY_LINK = "打印一个村/社区的居民满意度问卷链接"
 HELP_ERASE_SURVEY_KEYS = "抹去已结束周期测评的匿名键（机器人每天自动执行一次），此后答卷无法再与任何人对应"

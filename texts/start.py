@@ -7,6 +7,7 @@ MENU = (
     ("register", "用邀请码注册：/register 邀请码"),
     ("redcards", "本村(社区)的红牌候选"),
     ("survey", "居民满意度问卷"),
+    ("evaluation", "双向评估（村社区评部门、部门评村社区、民政办管理）"),
     ("cancel", "取消当前操作"),
     ("digest", "本周周报（民政局）"),
     ("subscribe", "订阅每周周报（民政局）"),
@@ -35,6 +36,14 @@ HELP_CADRE = (
     "• 不该做的任务，点“记为红牌候选”，选部门后保存。\n"
     "• /redcards —— 本村(社区)的红牌候选，可确认或撤回。\n"
     "• 每条回答下点 👍/👎 告诉我答得对不对。\n"
+    "• /evaluation —— 双向评估：评价各部门、决定是否亮红牌。\n"
+    "• /cancel —— 取消当前操作。"
+)
+
+HELP_DEPARTMENT = (
+    "您好，{town}{department}的同志。怎么用：\n"
+    "• /evaluation —— 双向评估：为各村(社区)承担的本部门协助事项打分（百分制），可给加分并写明理由。\n"
+    "• 直接发任务内容，我判断在不在村(社区)的清单内。\n"
     "• /cancel —— 取消当前操作。"
 )
 
@@ -42,19 +51,21 @@ HELP_BUREAU = (
     "您好，{town}民政部门的同志。怎么用：\n"
     "• 直接发任务内容，我判断在不在清单内。\n"
     "• /redcards —— 本镇(街道)各村(社区)的红牌候选（只读）。\n"
-    "• /digest —— 本周周报；/subscribe、/unsubscribe —— 订阅或退订每周一的周报。"
+    "• /digest —— 本周周报；/subscribe、/unsubscribe —— 订阅或退订每周一的周报。\n"
+    "• /evaluation —— 双向评估：开启、查看进度、提醒、记录经费、下载档案和评分表。"
 )
 
 HELP_ADMIN = (
     "您好，管理员。怎么用：\n"
     "• 直接发任务内容，我判断在不在清单内。\n"
-    "• /redcards —— 红牌候选；/digest —— 周报。\n"
+    "• /redcards —— 红牌候选；/digest —— 周报；/evaluation DEMO —— 某镇的双向评估。\n"
     "• 邀请码、村(社区)名单请用命令行 cadrebot admin 管理。"
 )
 
 REGISTER_USAGE = "请在 /register 后面加上邀请码，例如：/register K7M2Q9XA\n邀请码由镇(街道)或管理员发放。"
 REGISTERED_CADRE = "注册成功！您已绑定为 {village}（{town}）的村(社区)干部。\n发任务内容给我即可查询；/redcards 查看本村红牌候选。"
 REGISTERED_BUREAU = "注册成功！您已绑定为 {town} 的民政部门人员。\n/redcards 查看本镇红牌候选，/digest 查看周报。"
+REGISTERED_DEPARTMENT = "注册成功！您已绑定为 {town} {department}的工作人员。\n发 /evaluation 为各村(社区)的协助事项打分。"
 REGISTERED_ADMIN = "注册成功！您已成为管理员。"
 REGISTER_FAILED = "注册没有成功：{reason}\n您输入的邀请码：{code}"
 # Keyed by storage.errors.InviteFailure values.

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.digest.weeks import Week
+from storage.surveys import MIN_RESPONSES
 
 # A village (or a whole scope) with fewer responses than this shows 样本不足 instead of averages; so does any
 # average over fewer answers than this (residents may skip an aspect, so a village with enough responses can
 # still have only three answers for one aspect).
-MIN_RESPONSES = 5
 TOP_ITEMS = 5
 GAP_SAMPLES = 5
 COMMENTS = 5

@@ -39,7 +39,7 @@ async def test_cadre_check_answers_with_verdict_and_buttons(cadre, session_facto
     answer = cadre.last_message
     assert answer.text.startswith("⛔")
     assert "C20" in answer.text and "红牌候选" in answer.text
-    assert answer.button_labels == ["记为红牌候选", "👍", "👎"]
+    assert answer.button_labels == ["记为红牌候选", "📝 生成回复函", "👍", "👎"]
     [entry] = rows(session_factory, CheckLog)
     assert entry.text == FORBIDDEN and entry.verdict == "restricted" and entry.top_item_id == "C20"
     assert entry.village_id == places.village_ids["V1"] and entry.member_id is not None

@@ -139,9 +139,9 @@ async def test_feedback_shows_the_choice_changes_it_and_a_repeat_is_a_no_op(cadr
     await cadre.send_text(FORBIDDEN)
     answer = cadre.last_message
     await cadre.press("👍")
-    assert answer.button_labels == ["记为红牌候选", "👍 已评", "👎"]  # the other buttons stay
+    assert answer.button_labels == ["记为红牌候选", "📝 生成回复函", "👍 已评", "👎"]  # the other buttons stay
     await cadre.press("👎", message=answer)
-    assert answer.button_labels == ["记为红牌候选", "👍", "👎 已评"]
+    assert answer.button_labels == ["记为红牌候选", "📝 生成回复函", "👍", "👎 已评"]
     assert rows(session_factory, RedCard) == []
     edits = answer.edits
     await cadre.press("👎 已评", message=answer)

@@ -104,6 +104,7 @@ COMMAND_ARGS = {
     "run": ["run"],
     "worker": ["worker"],
     "digest": ["digest"],
+    "evaluation": ["evaluation", "status", "--town", "DEMO", "--round", "2026H2"],
 }
 
 
