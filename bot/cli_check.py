@@ -90,6 +90,8 @@ def _reply(kb: KnowledgeBase, line: str | None) -> str:
         return C.CONSOLE_UNREADABLE
     if line.strip() in HELP:
         return C.WELCOME
+    if line.strip().startswith("/"):  # a bot command: registration, surveys, the evaluation live in Telegram
+        return C.CONSOLE_COMMAND.format(command=line.strip().split()[0][:30])
     return kb.check(line).reply
 
 

@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
 from storage.errors import DatabaseUnavailable
+from storage.pending import open_kinds
 from texts import errors as E
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ class ActiveStep:
     is_waiting: Callable[[Update, CadreContext], Awaitable[bool]]  # does this flow wait for free text from this user here?
     on_text: Callable[[Update, CadreContext], Awaitable[None]]  # handle that text (the router calls it only if is_waiting)
     on_cancel: Callable[[Update, CadreContext], Awaitable[bool]]  # cancel this user's pending step; True if there was one
+    # The storage.pending kinds under which this step can be waiting (in this chat, or for an anonymous owner):
+    # when none of them is open the step is not asked. None: always ask (a step that keeps no pending row).
+    waits_under: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,34 @@ class Router:
 
     async def waiting_step(self, update: Update, context: CadreContext) -> ActiveStep | None:
         """The first step that waits for this user's message. A step that cannot tell (its database is down)
-        counts as not waiting: the message is then checked as a task, which is never lost."""
+        counts as not waiting: the message is then checked as a task, which is never lost.
+
+        One query first says which steps can be waiting at all (their pending kinds open in this chat), so that a
+        message nobody waits for costs one look-up, not one per flow."""
+        open_kinds = await self._open_kinds(update, context)
         for step in self.steps:
+            if step.waits_under is not None and open_kinds is not None and not step.waits_under & open_kinds:
+                continue
             try:
                 if await step.is_waiting(update, context):
                     return step
             except DatabaseUnavailable as exc:
                 log.warning("step %s: cannot tell whether it is waiting (%s)", step.name, exc)
         return None
+
+    async def _open_kinds(self, update: Update, context: CadreContext) -> set[str] | None:
+        """The steps' pending kinds open for this chat; None when unknown (each step is then asked itself)."""
+        kinds = {kind for step in self.steps for kind in (step.waits_under or ())}
+        if not kinds:
+            return None
+        chat = update.effective_chat
+        if chat is None:
+            return None
+        try:
+            return await context.services.run_db(open_kinds, kinds, chat_id=chat.id)
+        except DatabaseUnavailable as exc:
+            log.warning("cannot tell which steps are waiting (%s)", exc)
+            return None
 
     async def on_message(self, update: Update, context: CadreContext) -> None:
         """Every private message that is not a command."""

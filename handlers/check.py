@@ -129,9 +129,9 @@ def _log_check(session: Any, user_id: int, key: str, record: dict[str, Any], now
 
 
 def _log_check_as(session: Any, who: Who | None, key: str, record: dict[str, Any], now: Any) -> tuple[Asker, int]:
-    entry = checklog.log_check(session, **record, now=now,
-                               village_id=who.village_id if who else None, member_id=who.member_id if who else None)
-    return Asker(who, resident=who is None and residents.is_resident(session, key)), entry.id
+    check_id = checklog.log_check(session, **record, now=now, village_id=who.village_id if who else None,
+                                  member_id=who.member_id if who else None)
+    return Asker(who, resident=who is None and residents.is_resident(session, key)), check_id
 
 
 def may_record_red_cards(who: Who | None) -> bool:

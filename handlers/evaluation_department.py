@@ -284,7 +284,8 @@ async def on_cancel(update: Update, context: CadreContext) -> bool:
     return await context.services.run_db(flow.cancel_typed, _actor(update))
 
 
-STEP = ActiveStep("evaluation_department", is_waiting=is_waiting, on_text=on_typed, on_cancel=on_cancel)
+STEP = ActiveStep("evaluation_department", is_waiting=is_waiting, on_text=on_typed, on_cancel=on_cancel,
+                  waits_under=frozenset({flow.TYPED}))
 
 
 __all__ = ["BUTTON_PATTERN", "STEP", "basis_of", "finished_text", "keyboard", "on_button", "question_text",

@@ -192,7 +192,8 @@ async def on_cancel(update: Update, context: CadreContext) -> bool:
     return await context.services.run_db(flow.cancel_all, _actor(update))
 
 
-STEP = ActiveStep("redcard", is_waiting=is_waiting, on_text=on_typed, on_cancel=on_cancel)
+STEP = ActiveStep("redcard", is_waiting=is_waiting, on_text=on_typed, on_cancel=on_cancel,
+                  waits_under=frozenset({flow.TYPED}))
 
 
 __all__ = ["STEP", "already_reported_text", "on_department", "on_red_card", "refusal_text", "saved_text"]

@@ -32,7 +32,7 @@ from flows import survey_rules as R
 from handlers import survey_view as V
 from handlers.common import who_is
 from storage.errors import DatabaseUnavailable
-from storage.surveys import erase_closed_keys
+from storage.surveys import DRAFT_KIND, erase_closed_keys
 from texts import survey as T
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,8 @@ async def erase_keys_job(context: CadreContext) -> None:
     log.info("survey key erasure: %d keys erased, %d old drafts dropped", erased.keys, erased.drafts)
 
 
-SURVEY_STEP = ActiveStep("survey", is_waiting=is_waiting, on_text=on_text, on_cancel=on_cancel)
+SURVEY_STEP = ActiveStep("survey", is_waiting=is_waiting, on_text=on_text, on_cancel=on_cancel,
+                         waits_under=frozenset({DRAFT_KIND}))
 
 
 __all__ = ["BUTTON_PATTERN", "ERASE_JOB", "SURVEY_STEP", "begin_survey", "erase_keys_job", "on_button",

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from storage._sql import upsert_insert
 from storage.errors import InvalidInput, NotFound, NotPermitted
 from storage.models import CheckLog, utcnow
 
@@ -25,30 +26,32 @@ def log_check(
     now: datetime | None = None,
     bot_id: int | None = None,
     update_id: int | None = None,
-) -> CheckLog:
-    """Record one check (flushed, so `.id` is set for the 👍/👎 buttons). Text is cut to 4096 characters.
+) -> int:
+    """Record one check; its id (for the 👍/👎 buttons). Text is cut to 4096 characters.
 
     For an unregistered user pass member_id=None (and village_id=None unless known). `bot_id` and `update_id`
     name the Telegram update the check answers: the same update handled again (after a crash) returns the check
-    logged the first time instead of a second one.
+    logged the first time instead of a second one. One INSERT … ON CONFLICT DO NOTHING RETURNING on the hot
+    path (the ORM's unit of work and a look-up first cost as much again).
     """
-    if update_id is not None:
-        earlier = session.scalar(select(CheckLog).where(CheckLog.bot_id == bot_id, CheckLog.update_id == update_id))
-        if earlier is not None:
-            return earlier
-    entry = CheckLog(
-        text=(text or "")[:TEXT_MAX],
-        verdict=verdict,
-        top_item_id=top_item_id or None,
-        village_id=village_id,
-        member_id=member_id,
-        created_at=now or utcnow(),
-        bot_id=bot_id if update_id is not None else None,
-        update_id=update_id,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+    values = {
+        "text": (text or "")[:TEXT_MAX],
+        "verdict": verdict,
+        "top_item_id": top_item_id or None,
+        "village_id": village_id,
+        "member_id": member_id,
+        "created_at": now or utcnow(),
+        "bot_id": bot_id if update_id is not None else None,
+        "update_id": update_id,
+    }
+    inserted = session.execute(
+        upsert_insert(session, CheckLog).values(**values)
+        .on_conflict_do_nothing(index_elements=["bot_id", "update_id"]).returning(CheckLog.id)
+    ).scalar()
+    if inserted is not None:
+        return int(inserted)
+    return session.execute(select(CheckLog.id).where(CheckLog.bot_id == bot_id, CheckLog.update_id == update_id)
+                           ).scalar_one()
 
 
 def set_feedback(session: Session, check_id: int, value: int | None, *, member_id: int | None = None) -> CheckLog:

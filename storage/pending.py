@@ -4,7 +4,7 @@ so that a restart resumes or ends cleanly. A row's `id` is the short ID carried 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -147,6 +147,21 @@ def latest_pending(
     return session.scalar(query.order_by(PendingAction.id.desc()).limit(1))
 
 
+def open_kinds(session: Session, kinds: Iterable[str], *, chat_id: int, now: datetime | None = None) -> set[str]:
+    """Which of `kinds` have an unexpired step in this chat, or held by an anonymous owner anywhere (whose chat is
+    not stored). One indexed query: the router asks it once per message instead of asking every flow in turn."""
+    wanted = list(kinds)
+    if not wanted:
+        return set()
+    return set(session.scalars(
+        select(PendingAction.kind).distinct().where(
+            PendingAction.kind.in_(wanted),
+            (PendingAction.chat_id == chat_id) | PendingAction.owner_key.is_not(None),
+            PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
+        )
+    ))
+
+
 # ---------------------------------------------------------------------------------------------- anonymous owners
 # A step whose owner must stay anonymous (a resident's survey) has neither member_id nor chat_id: it is found by
 # `owner_key`, a keyed hash of the user (the caller computes it). One step per owner and kind (unique index).
@@ -244,6 +259,7 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> int:
 
 
 __all__ = [
+    "open_kinds",
     "DEFAULT_TTL",
     "create_pending",
     "delete_owned",

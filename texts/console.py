@@ -7,6 +7,7 @@ WELCOME = (
     "输入 /quit 退出。"
 )
 PROMPT = "您> "
+CONSOLE_COMMAND = "本地对话只做准入查询；{command} 等命令请在 Telegram 里对机器人使用。输入 /help 看说明，/quit 退出。"
 CONSOLE_UNREADABLE = "这一行有无法识别的字符（不是 UTF-8 编码），请重新输入。"
 CHECK_USAGE = (
     "用法：cadrebot check \"任务内容\"，例如 cadrebot check \"派出所叫社区开个亲属关系证明\"\n"

@@ -176,6 +176,7 @@ def basis(kb, bot) -> EvaluationBasis:
     return EvaluationBasis.from_raw(kb.raw, bot.settings)
 
 
+@pytest.mark.long
 async def test_a_whole_round_through_the_chat(bot, invite, session_factory, basis, tmp_path):
     _town(session_factory)
     bureau = bot.chat(BUREAU_ID, "李主任")

@@ -45,6 +45,7 @@ def _wait(condition, timeout: float = 90.0) -> None:
     raise AssertionError("timed out")
 
 
+@pytest.mark.long
 def test_sigkill_at_five_random_moments_of_a_burst_loses_and_duplicates_nothing(tmp_path, db_url, engine):
     rng = random.Random(20261202)
     with FakeBotApi() as api:
@@ -86,6 +87,7 @@ OTHERS = 100
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)  # the embedded default: one process, as deployed
+@pytest.mark.long
 def test_a_flood_from_one_user_does_not_hold_up_a_hundred_others(tmp_path, db_url, engine):
     """One user sends 1,000 messages, which reach the bot; then 100 others send one each (spread over 4 s, under
     Telegram's 30 messages/s a bot may send in all). Each of the others gets the first reply within 2 s (p99), and the flooder
@@ -126,6 +128,7 @@ def test_a_flood_from_one_user_does_not_hold_up_a_hundred_others(tmp_path, db_ur
 # ---------------------------------------------------------------------------------------------- database outage
 
 
+@pytest.mark.long
 def test_postgres_stopped_and_started_mid_burst_with_two_workers_loses_nothing(tmp_path):
     """The database is a PostgreSQL server of the test's own (tests/own_postgres.py), stopped for 3 s."""
     from sqlalchemy import create_engine

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent  # the .venv the tests run in
 SECTION = re.compile(r"^## 命令行\n(.*?)^### `cadrebot check --json`", re.S | re.M)
@@ -26,6 +28,7 @@ def commands() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
+@pytest.mark.long
 def test_every_readme_command_runs(tmp_path):
     blocks = dict((kind, text) for kind, text in readme_blocks() if kind in ("yaml", "csv"))
     (tmp_path / "places.yaml").write_text(blocks["yaml"], encoding="utf-8")

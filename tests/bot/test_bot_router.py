@@ -110,3 +110,45 @@ async def test_cancel_asks_every_step_and_a_busy_database_is_said():
     with pytest.raises(ApplicationHandlerStop):
         await Router(steps=(_step("down", DatabaseUnavailable("down"), seen),)).on_cancel(update, None)
     assert update.effective_message.replies == ["系统繁忙，请稍后再试。"]
+
+
+async def test_a_step_whose_pending_kinds_are_not_open_in_this_chat_is_not_asked(session_factory):
+    """One look-up says which steps can be waiting; the others are not asked (each asking costs a query)."""
+    from storage.pending import create_pending
+
+    asked: list[str] = []
+
+    def step(name: str, kind: str) -> ActiveStep:
+        async def is_waiting(update, context):
+            asked.append(name)
+            return True
+
+        async def on_text(update, context):
+            asked.append(f"text {name}")
+
+        async def on_cancel(update, context):
+            return False
+
+        return ActiveStep(name, is_waiting, on_text, on_cancel, waits_under=frozenset({kind}))
+
+    async def run_db(fn, *args, **kwargs):
+        with session_factory() as s:
+            return fn(s, *args, **kwargs)
+
+    context = SimpleNamespace(services=SimpleNamespace(run_db=run_db))
+    update = _update()
+    update.effective_chat = SimpleNamespace(id=555)
+    router = Router(steps=(step("a", "kind_a"), step("b", "kind_b")))
+    await router.on_message(update, context)
+    assert asked == []  # nothing pending in this chat: no step is asked, the text goes on
+    with session_factory() as s:
+        create_pending(s, kind="kind_b", chat_id=556, payload={})  # another chat's step
+        s.commit()
+    await router.on_message(update, context)
+    assert asked == []
+    with session_factory() as s:
+        create_pending(s, kind="kind_b", chat_id=555, payload={})
+        s.commit()
+    with pytest.raises(ApplicationHandlerStop):
+        await router.on_message(update, context)
+    assert asked == ["b", "text b"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -145,44 +146,54 @@ def test_ids_are_parsed_strictly():
 
 
 class FakeDB:
+    """A database that holds nothing: for code that only needs to open (or fail to open) a session."""
+
     def __init__(self, down: bool = False) -> None:
         self.down = down
-        self.saved: list = []
+
+    @contextlib.contextmanager
+    def session(self):
+        if self.down:
+            raise DatabaseUnavailable("down")
+        yield self
+
+
+class SwitchableDB:
+    """A real database that can be switched off: while down, opening a session fails as a dead server does."""
+
+    def __init__(self, db, down: bool = False) -> None:
+        self.db = db
+        self.down = down
 
     def session(self):
-        db = self
-
-        class Scope:
-            def __enter__(self):
-                if db.down:
-                    raise DatabaseUnavailable("down")
-                return db
-
-            def __exit__(self, *exc):
-                return False
-
-        return Scope()
-
-    def add(self, obj):  # what log_check does with the session
-        self.saved.append(obj)
-
-    def flush(self):
-        pass
+        if self.down:
+            raise DatabaseUnavailable("down")
+        return self.db.session()
 
 
-def test_outbox_keeps_writes_until_the_database_is_back(tmp_path: Path):
+def test_outbox_keeps_writes_until_the_database_is_back(tmp_path: Path, engine, db_url):
+    from sqlalchemy import select
+
+    from storage.db import Database
+    from storage.models import CheckLog
+
     outbox = Outbox(path=tmp_path / "outbox.jsonl")
     for i in range(3):
         assert outbox.put("check_log", {"text": f"t{i}", "verdict": "assist", "now": "2026-01-05T01:02:03+00:00"})
-    down = FakeDB(down=True)
-    assert outbox.flush(down) == 0 and len(outbox) == 3
-    up = FakeDB()
-    assert outbox.flush(up) == 3 and len(outbox) == 0
-    assert [e.text for e in up.saved] == ["t0", "t1", "t2"]
-    assert up.saved[0].created_at.year == 2026
+    db = SwitchableDB(Database(db_url), down=True)
+    assert outbox.flush(db) == 0 and len(outbox) == 3
+    db.down = False
+    assert outbox.flush(db) == 3 and len(outbox) == 0
+    with db.session() as session:
+        saved = session.execute(select(CheckLog.text, CheckLog.created_at).order_by(CheckLog.id)).all()
+    assert [text for text, _ in saved] == ["t0", "t1", "t2"]
+    assert saved[0].created_at.year == 2026
+    db.db.dispose()
 
 
-def test_outbox_is_bounded_and_survives_a_restart(tmp_path: Path):
+def test_outbox_is_bounded_and_survives_a_restart(tmp_path: Path, engine, db_url):
+    from storage.db import Database
+
     outbox = Outbox(max_entries=2, path=tmp_path / "outbox.jsonl")
     assert outbox.put("check_log", {"text": "a", "verdict": "assist"})
     assert outbox.put("check_log", {"text": "b", "verdict": "assist"})
@@ -192,7 +203,9 @@ def test_outbox_is_bounded_and_survives_a_restart(tmp_path: Path):
     # on disk at once (no shutdown needed): a process killed now loses nothing
     again = Outbox(path=tmp_path / "outbox.jsonl")
     assert again.load() == 2 and len(again) == 2
-    assert again.flush(FakeDB()) == 2
+    db = Database(db_url)
+    assert again.flush(db) == 2
+    db.dispose()
     assert len(Outbox(path=tmp_path / "outbox.jsonl")) == 0
 
 

@@ -30,10 +30,10 @@ def _checked(session_factory, kb, actor: Actor, text: str) -> int:
 
     with session_factory() as s:
         member = get_member(s, actor.user_id)
-        entry = checklog.log_check(s, text=text, verdict=kb.check(text).verdict, member_id=member.id,
-                                   village_id=member.village_id)
+        check_id = checklog.log_check(s, text=text, verdict=kb.check(text).verdict, member_id=member.id,
+                                      village_id=member.village_id)
         s.commit()
-        return entry.id
+        return check_id
 
 
 def step(session_factory, fn, *args):

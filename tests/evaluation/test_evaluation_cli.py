@@ -57,6 +57,7 @@ def _rows_of(book_path, sheet_name: str, village: str, item: str) -> int:
     raise AssertionError((sheet_name, village, item))
 
 
+@pytest.mark.long
 def test_a_round_from_the_command_line(cli, db_url, tmp_path):
     code, out, _ = cli("evaluation", "open", *TOWN, "--deadline", "2027-01-15")
     assert code == 0 and "2026年年末评估" in out and "2027-01-15" in out

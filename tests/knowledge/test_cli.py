@@ -100,6 +100,14 @@ def test_chat_reads_piped_lines_and_exits_at_end_of_input(tmp_path: Path):
     assert "B15" in text and "政社互动助手" in text
 
 
+def test_chat_says_a_bot_command_is_for_telegram_instead_of_checking_it(tmp_path: Path):
+    out = run(["chat"], stdin=b"/register ABCD2345\n/evaluation\n", tmp=tmp_path)
+    assert out.returncode == 0
+    first, second = out.stdout.decode().strip().split("\n\n")
+    assert "/register" in first and "Telegram" in first and "限制" not in first
+    assert "/evaluation" in second
+
+
 class Terminal:
     """`cadrebot chat` on a pseudo-terminal, as a user at a keyboard: what it types, and what the screen shows."""
 

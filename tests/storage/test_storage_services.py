@@ -35,38 +35,39 @@ from storage.timeutil import iso_week_of, week_bounds_utc
 
 def test_a_check_is_logged_with_an_aware_utc_time_and_rated_by_its_cadre(session, world):
     cadre = world.members["cadre1"]
-    entry = log_check(session, text="要求开具无犯罪证明", verdict="certificate_refused", top_item_id="P10",
-                      village_id=cadre.village_id, member_id=cadre.id)
+    check_id = log_check(session, text="要求开具无犯罪证明", verdict="certificate_refused", top_item_id="P10",
+                         village_id=cadre.village_id, member_id=cadre.id)
     session.commit()
     session.expunge_all()
-    stored = session.get(CheckLog, entry.id)
+    stored = session.get(CheckLog, check_id)
     assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(0)
     assert abs(stored.created_at - datetime.now(UTC)) < timedelta(minutes=1)
-    assert set_feedback(session, entry.id, -1, member_id=cadre.id).feedback == -1
-    assert set_feedback(session, entry.id, 1, member_id=cadre.id).feedback == 1
+    assert set_feedback(session, check_id, -1, member_id=cadre.id).feedback == -1
+    assert set_feedback(session, check_id, 1, member_id=cadre.id).feedback == 1
     with pytest.raises(NotPermitted):
-        set_feedback(session, entry.id, -1, member_id=world.members["cadre2"].id)
+        set_feedback(session, check_id, -1, member_id=world.members["cadre2"].id)
     with pytest.raises(InvalidInput):
-        set_feedback(session, entry.id, 5, member_id=cadre.id)
+        set_feedback(session, check_id, 5, member_id=cadre.id)
     with pytest.raises(NotFound):
         set_feedback(session, 123456, 1)
 
 
 def test_unregistered_checks_are_logged_without_member_or_village(session):
-    entry = log_check(session, text="x" * 5000, verdict="unclear")
+    check_id = log_check(session, text="x" * 5000, verdict="unclear")
     session.commit()
+    entry = session.get(CheckLog, check_id)
     assert entry.member_id is None and entry.village_id is None and len(entry.text) == 4096
-    assert set_feedback(session, entry.id, 1).feedback == 1
-    assert recent_checks(session)[0].id == entry.id
+    assert set_feedback(session, check_id, 1).feedback == 1
+    assert recent_checks(session)[0].id == check_id
 
 
 def test_times_from_other_zones_are_stored_as_the_same_instant(session, world):
     shanghai = timezone(timedelta(hours=8))
     local = datetime(2026, 11, 23, 0, 0, tzinfo=shanghai)  # Monday 00:00 in Shanghai
-    entry = log_check(session, text="t", verdict="duty", now=local)
+    check_id = log_check(session, text="t", verdict="duty", now=local)
     session.commit()
     session.expunge_all()
-    stored = session.get(CheckLog, entry.id)
+    stored = session.get(CheckLog, check_id)
     assert stored.created_at == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
     start, end = week_bounds_utc("2026-W48")
     assert start == stored.created_at
