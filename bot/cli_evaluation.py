@@ -183,7 +183,8 @@ def _pay(args, session, settings) -> int:
         print(C.BAD_AMOUNT.format(text=args.amount), file=sys.stderr)
         return 2
     payment = record_payment(session, rnd, "cli", args.village, item_id, fen,
-                             args.date or local_date(tz=settings.timezone), note=args.note)
+                             args.date or local_date(tz=settings.timezone), note=args.note,
+                             most_fen=terms.round_fen(terms.item(item_id)))
     print(C.PAID.format(village=args.village.strip().upper(), item=item_id, amount=yuan(fen), day=payment.paid_on))
     return 0
 

@@ -505,8 +505,11 @@ def record_payment(session: Session, basis: EvaluationBasis, user_id: int, args:
     amount = fen_of_yuan(amount_text)
     if amount is None:
         return Refused(Refusal.BAD_AMOUNT, detail=amount_text[:30])
-    ev.record_payment(session, rnd, manager.member, village.code, item.item_id, amount, today,
-                      note=" ".join(note), now=now)
+    try:
+        ev.record_payment(session, rnd, manager.member, village.code, item.item_id, amount, today,
+                          note=" ".join(note), most_fen=terms.round_fen(item), now=now)
+    except InvalidInput as exc:  # more than the item's agreed fee
+        return Refused(Refusal.INVALID, detail=str(exc))
     scored = ev.scores(session, rnd, village_id=village.id)
     score = next((s.score for s in scored if s.item_id == item.item_id), None)
     due = terms.due_fen(item, score)

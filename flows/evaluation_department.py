@@ -53,7 +53,8 @@ REASON_MAX = 500
 
 NUMBER = r"[+-]?\d+(?:\.\d+)?"
 SCORE_RE = re.compile(rf"({NUMBER})\s*分?")
-BONUS_RE = re.compile(rf"({NUMBER})\s*分?\s*[,，:：、;；.。]?\s*(.*)", re.S)
+# The points end where a space, 分, a separator or the (Chinese) reason begins: "1e9 很好" is no bonus of 1 point.
+BONUS_RE = re.compile(rf"({NUMBER})(?=$|\s|分|[,，:：、;；.。]|[\u4e00-\u9fff])\s*分?\s*[,，:：、;；.。]?\s*(.*)", re.S)
 TRAILING = "。.!！~～ "
 
 

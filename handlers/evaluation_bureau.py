@@ -388,7 +388,10 @@ async def is_scoring_form(update: Update, context: CadreContext) -> bool:
     message, user = update.message, update.effective_user
     if message is None or user is None or message.document is None or not _is_xlsx(message.document):
         return False
-    return await context.services.run_db(flow.is_manager_user, user.id)
+    try:
+        return await context.services.run_db(flow.is_manager_user, user.id)
+    except DatabaseUnavailable:
+        return True  # who sent it cannot be told now: `on_scoring_form` says to send it again (importing nothing)
 
 
 async def on_scoring_form(update: Update, context: CadreContext) -> None:
@@ -422,7 +425,7 @@ async def _import(update: Update, context: CadreContext) -> None:
     try:
         result = await services.run_db(flow.import_score_form, basis_of(services), user.id, data)
     except DatabaseUnavailable:
-        await message.reply_text(E.DB_BUSY)
+        await message.reply_text(T.IMPORT_DB_BUSY)
         return
     except StorageError as exc:  # a refusal while saving: the transaction saved nothing
         await message.reply_text(T.IMPORT_SAVE_FAILED.format(reason=str(exc)[:300]))

@@ -102,6 +102,10 @@ def saved_text(question: flow.Question) -> str:
     return T.SAVED_BONUS.format(village=question.village, points=number(given.points), reason=given.reason)
 
 
+REASON_SHOWN = 40  # characters of a bonus reason in the summary (the dossier has all of it)
+TEXT_MAX = 4096  # Telegram's limit on a message
+
+
 def finished_text(done: flow.Finished) -> str:
     lines = [T.FINISHED.format(department=done.department, round=done.round_label)]
     for result in done.villages:
@@ -110,10 +114,15 @@ def finished_text(done: flow.Finished) -> str:
         else:
             line = T.FINISHED_LINE.format(village=result.village, score=number(result.weighted))
         if result.bonus is not None:
-            line += T.FINISHED_BONUS.format(points=number(result.bonus.points), reason=result.bonus.reason)
+            reason = result.bonus.reason
+            reason = reason if len(reason) <= REASON_SHOWN else reason[:REASON_SHOWN] + "…"
+            line += T.FINISHED_BONUS.format(points=number(result.bonus.points), reason=reason)
         lines.append(line)
-    lines.append(T.FINISHED_FOOTER)
-    return "\n".join(lines)
+    footer = T.FINISHED_FOOTER
+    while len("\n".join([*lines, footer])) > TEXT_MAX and len(lines) > 1:  # one message, whatever the town's size
+        lines.pop()
+        footer = T.FINISHED_MORE + "\n" + T.FINISHED_FOOTER
+    return "\n".join([*lines, footer])
 
 
 def intro_text(intro: flow.Intro) -> str:

@@ -181,10 +181,12 @@ def _problem(text: object) -> str | None:
         return "empty"
     if len(text) > MAX_TEXT:
         return "too_long"
+    if any(ch.isdigit() for ch in text) and not any(ch.isalpha() for ch in text):  # "95", "87.5": no task to read
+        return "digits_only"
     return None
 
 
-_PROBLEM_REPLY = {"no_text": T.NO_TEXT, "empty": T.EMPTY, "too_long": T.TOO_LONG}
+_PROBLEM_REPLY = {"no_text": T.NO_TEXT, "empty": T.EMPTY, "too_long": T.TOO_LONG, "digits_only": T.DIGITS_ONLY}
 
 
 def load_knowledge_base(

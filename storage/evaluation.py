@@ -49,13 +49,14 @@ from storage.models import (
     utcnow,
 )
 from storage.places import require_town
-from storage.timeutil import DEFAULT_TZ, local_midnight_utc
+from storage.timeutil import DEFAULT_TZ, local_date, local_midnight_utc
 from texts import evaluation as T
 
 ROUND_RE = re.compile(r"^(\d{4})H([12])$")
 COUNTED_STATUSES = ("confirmed", "included")  # the candidates a committee has confirmed
 REMINDER_DAYS = {ReminderReason.THREE_DAYS: 3, ReminderReason.ONE_DAY: 1}
 REMIND_AT_HOUR = 9  # local time of the scheduled reminders
+REMIND_AGAIN_AFTER = timedelta(hours=1)  # the bureau's 🔔 reminds people at most once in this time
 Actor = Member | str
 
 
@@ -128,6 +129,12 @@ def open_round(session: Session, town_code: str, code: str, *, deadline: date, a
     if session.scalar(select(EvaluationRound.id).where(EvaluationRound.town_id == town.id,
                                                        EvaluationRound.code == parsed.code)) is not None:
         raise AlreadyExists("evaluation round", f"{town.code} {parsed.code}")
+    if deadline < local_date(now, tz):
+        raise InvalidInput(T.DEADLINE_PASSED.format(deadline=deadline))
+    # One round at a time: everyone's /evaluation goes to the open one, so a second would hide the first.
+    still_open = current_round(session, town.id)
+    if still_open is not None:
+        raise InvalidInput(T.ANOTHER_OPEN.format(label=round_label(still_open)))
     rnd = EvaluationRound(town_id=town.id, code=parsed.code, starts_on=parsed.starts_on, ends_on=parsed.ends_on,
                           deadline=deadline, status=RoundStatus.OPEN, opened_at=now)
     session.add(rnd)
@@ -181,10 +188,18 @@ def close_round(session: Session, rnd: EvaluationRound, actor: Actor = CLI_ACTOR
 
 def ask_reminder(session: Session, rnd: EvaluationRound, actor: Actor = CLI_ACTOR, *,
                  now: datetime | None = None) -> EvaluationReminder:
-    """A reminder the running bot sends at once to everyone who has not finished."""
+    """A reminder the running bot sends at once to everyone who has not finished. Asked again while one waits to
+    go out, or within REMIND_AGAIN_AFTER of the last, it is that one: pressing 🔔 five times reminds people once."""
     now = now or utcnow()
     _require_manager(actor, rnd.town_id)
     _require_open(rnd)
+    recent = session.scalar(
+        select(EvaluationReminder).where(
+            EvaluationReminder.round_id == rnd.id, EvaluationReminder.reason == ReminderReason.ASKED,
+            EvaluationReminder.sent_at.is_(None) | (EvaluationReminder.sent_at > now - REMIND_AGAIN_AFTER))
+        .order_by(EvaluationReminder.id.desc()).limit(1))
+    if recent is not None:
+        return recent
     reminder = EvaluationReminder(round_id=rnd.id, reason=ReminderReason.ASKED, due_at=now)
     session.add(reminder)
     log_action(session, actor, "evaluation_remind", {"round_id": rnd.id, "round": rnd.code}, now=now)
@@ -193,13 +208,15 @@ def ask_reminder(session: Session, rnd: EvaluationRound, actor: Actor = CLI_ACTO
 
 
 def due_reminders(session: Session, now: datetime | None = None) -> list[EvaluationReminder]:
-    """Reminders due and not sent yet, of open rounds."""
+    """Reminders due and not sent yet, of open rounds, locked for this transaction: another process asking at the
+    same moment skips them (PostgreSQL's SKIP LOCKED), and once this one marks them sent nobody sees them again."""
     now = now or utcnow()
     return list(session.scalars(
         select(EvaluationReminder).join(EvaluationRound, EvaluationRound.id == EvaluationReminder.round_id)
         .where(EvaluationReminder.sent_at.is_(None), EvaluationReminder.due_at <= now,
                EvaluationRound.status == RoundStatus.OPEN)
         .order_by(EvaluationReminder.due_at, EvaluationReminder.id)
+        .with_for_update(of=EvaluationReminder, skip_locked=True)
     ))
 
 
@@ -417,9 +434,11 @@ def bonuses(session: Session, rnd: EvaluationRound, *, department: str | None = 
 
 
 def record_payment(session: Session, rnd: EvaluationRound, actor: Actor, village_code: str, item_id: str,
-                   amount_fen: int, paid_on: date, *, note: str = "", now: datetime | None = None) -> FeePayment:
+                   amount_fen: int, paid_on: date, *, note: str = "", most_fen: int | None = None,
+                   now: datetime | None = None) -> FeePayment:
     """A payment of assistance fees to a village for an agreed item in the round (also after it closed: money
-    often arrives later)."""
+    often arrives later). `most_fen`: the item's agreed fee for the round; payments beyond it are refused (a
+    typing slip of a few zeros), as InvalidInput naming what is left."""
     now = now or utcnow()
     _require_manager(actor, rnd.town_id)
     village = session.scalar(select(Village).where(Village.code == (village_code or "").strip().upper()))
@@ -427,6 +446,11 @@ def record_payment(session: Session, rnd: EvaluationRound, actor: Actor, village
         raise NotFound("village", village_code)
     if amount_fen <= 0:
         raise InvalidInput(T.BAD_AMOUNT)
+    if most_fen is not None:
+        already = int(session.scalar(select(func.coalesce(func.sum(FeePayment.amount_fen), 0)).where(
+            FeePayment.round_id == rnd.id, FeePayment.village_id == village.id, FeePayment.item_id == item_id)) or 0)
+        if already + amount_fen > most_fen:
+            raise InvalidInput(T.OVER_AGREED.format(agreed=_yuan(most_fen), left=_yuan(max(most_fen - already, 0))))
     payment = FeePayment(round_id=rnd.id, village_id=village.id, item_id=item_id, amount_fen=amount_fen,
                          paid_on=paid_on, note=(note or "").strip()[:500], recorded_by=actor_label(actor), at=now)
     session.add(payment)
@@ -442,6 +466,10 @@ def payments(session: Session, rnd: EvaluationRound, village_id: int | None = No
     if village_id is not None:
         where.append(FeePayment.village_id == village_id)
     return list(session.scalars(select(FeePayment).where(*where).order_by(FeePayment.paid_on, FeePayment.id)))
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100:,}.{fen % 100:02d}"
 
 
 # ---------------------------------------------------------------------------------------------- people to remind

@@ -103,3 +103,4 @@ IMPORTED_NOTHING = "评分表里没有填写任何得分或加分，没有导入
 
 REMINDER = "{label}将于{deadline}截止，您还有 {left} 项未完成，发 /evaluation 继续。"
 DEADLINE_SHORT = "{month}月{day}日"
+IMPORT_DB_BUSY = "系统繁忙，评分表没有导入（一行也没有）。请稍后把文件再发一次。"

@@ -50,3 +50,4 @@ NO_ITEMS = "协议书里没有{department}委托的事项，这一轮不需要�
 STALE = "这个按钮已失效，请发送 /evaluation 继续评分。"
 ROUND_CLOSED = "{round}已结束，不能再修改。"
 NOT_PERMITTED = "只能为本部门委托的事项、本镇（街道）的村（社区）评分。"
+FINISHED_MORE = "……（其余各村见评估档案）"

@@ -384,3 +384,21 @@ async def test_a_department_members_start_shows_their_role(town, session_factory
     assert DEPARTMENT in staff.last_message.text and "/evaluation" in staff.last_message.text
     await staff.send_command("help")
     assert DEPARTMENT in staff.last_message.text
+
+
+async def test_a_filled_form_sent_while_the_database_is_down_is_answered_busy_and_saves_nothing(town, session_factory):
+    from storage.db import Database
+
+    bureau = await _opened(town)
+    form = _fill(await _form(bureau), {("DEMO01", town.basis.terms.items_of(DEPARTMENT)[0].item_id): 90})
+    live = town.bot.services.db
+    town.bot.services.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    try:
+        await bureau.send_document("人社局评分.xlsx", content=form)
+        reply = bureau.last_message.text
+    finally:
+        town.bot.services.db.dispose()
+        town.bot.services.db = live
+        town.bot.services.database_back()
+    assert "繁忙" in reply and "再发" in reply  # not "I only read text": the form is the bureau's, send it again
+    assert _rows(session_factory, EvaluationScore) == []

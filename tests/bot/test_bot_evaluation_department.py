@@ -315,6 +315,16 @@ def test_parse_score(text, expected):
     ("2.5组织了招聘会", flow.Bonus(2.5, "组织了招聘会")), ("无加分", flow.Bonus(0.0, "")), ("0", flow.Bonus(0.0, "")),
     ("3", flow.Problem.BONUS_NEEDS_REASON), ("6 组织了招聘会", flow.Problem.BONUS_OUT_OF_RANGE),
     ("组织了招聘会", flow.Problem.NOT_A_BONUS),
+    ("1e9 很好", flow.Problem.NOT_A_BONUS),  # not 1 point with the reason "e9 很好"
 ])
 def test_parse_bonus(text, expected):
     assert flow.parse_bonus(text, 5.0) == expected
+
+
+def test_the_summary_of_a_large_town_with_long_reasons_fits_one_message():
+    from handlers.evaluation_department import finished_text
+
+    villages = tuple(flow.VillageResult(f"第{n}村", 95.0, flow.Bonus(3.0, "组织了招聘会" * 100)) for n in range(1, 80))
+    text = finished_text(flow.Finished("人社局", "2026年年末评估", villages))
+    assert len(text) <= 4096
+    assert "第1村" in text and "组织了招聘会" in text and "其余各村见评估档案" in text

@@ -96,6 +96,8 @@ def test_a_round_from_the_command_line(cli, db_url, tmp_path):
     assert code == 2 and "三千" in err
     code, _, err = cli("evaluation", "pay", *TOWN, "--village", "DEMO01", "--item", "C3", "--amount", "3000")
     assert code == 1 and "C3" in err
+    code, _, err = cli("evaluation", "pay", *TOWN, "--village", "DEMO01", "--item", "B5", "--amount", "300000")
+    assert code == 1 and "4,000.00" in err  # a slip of two zeros: more than the round's agreed 4,000 yuan
     assert cli("evaluation", "pay", *TOWN, "--village", "DEMO01", "--item", "B5", "--amount", "3000",
                "--date", "2027-01-20")[0] == 0
     code, out, _ = cli("evaluation", "fees", *TOWN)

@@ -54,8 +54,14 @@ def test_a_round_is_opened_once_and_only_by_its_own_town(session, town):
         ev.open_round(session, "DEMO", "2027H1", deadline=date(2027, 7, 15), actor=town.members["cadre1"])
     with pytest.raises(InvalidInput):
         ev.open_round(session, "DEMO", "2027H1", deadline=date(2026, 12, 1))
+    with pytest.raises(InvalidInput, match="还没有结束"):  # a second open round would hide the first one
+        ev.open_round(session, "DEMO", "2027H1", deadline=date(2027, 7, 15), actor=town.members["bureau"])
+    ev.close_round(session, _round(session, town), town.members["bureau"])
+    with pytest.raises(InvalidInput, match="已经过去"):
+        ev.open_round(session, "DEMO", "2026H1", deadline=date(2026, 7, 15), now=OPENED, tz=TZ)
     rnd = ev.open_round(session, "DEMO", "2027H1", deadline=date(2027, 7, 15), actor=town.members["bureau"])
     assert rnd.code == "2027H1"
+    assert ev.current_round(session, rnd.town_id) is not None and ev.current_round(session, rnd.town_id).id == rnd.id
 
 
 def _confirmed_card(s, town, department="人社局", text="人社所让我们去收社保费", item="C3", now=IN_ROUND):
@@ -216,6 +222,7 @@ def test_a_bad_agreement_term_is_named_by_kb_validate(tmp_path):
 
 def test_opening_a_round_after_its_reminders_would_be_due_schedules_none(session, town):
     late = OPENED.replace(year=2027, month=1, day=14, hour=2)
+    ev.close_round(session, _round(session, town), now=late)
     rnd = ev.open_round(session, "DEMO", "2026H1", deadline=date(2027, 1, 15), now=late, tz=TZ)
     scheduled = session.scalars(select(ev.EvaluationReminder.reason).where(ev.EvaluationReminder.round_id == rnd.id))
     assert list(scheduled) == []  # both were due before it opened: a late round is reminded by hand
@@ -232,3 +239,27 @@ def test_a_broken_letter_template_is_named_by_kb_validate(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("\"{committee}（盖章）\"", "\"{committe}（盖章）\""), encoding="utf-8")
     problems = [p for p in validate(root) if p.file.endswith("letters.yaml")]
     assert problems and "committe" in problems[0].message
+
+
+def test_a_due_reminder_is_taken_by_one_process_only(session_factory, town, db_kind):
+    due = datetime(2027, 1, 12, 2, 0, tzinfo=UTC)
+    with session_factory() as first:
+        taken = ev.due_reminders(first, due)
+        assert [r.reason for r in taken] == ["3d"]
+        if db_kind == "postgres":  # another worker asking meanwhile skips the locked row instead of sending it too
+            with session_factory() as second:
+                assert ev.due_reminders(second, due) == []
+        ev.mark_reminder_sent(first, taken[0], 2, now=due)
+        first.commit()
+    with session_factory() as later:
+        assert ev.due_reminders(later, due) == []
+
+
+def test_asking_for_a_reminder_again_and_again_reminds_people_once(session, town):
+    rnd = _round(session, town)
+    first = ev.ask_reminder(session, rnd, now=OPENED)
+    assert all(ev.ask_reminder(session, rnd, now=OPENED + timedelta(minutes=m)).id == first.id for m in range(5))
+    ev.mark_reminder_sent(session, first, 3, now=OPENED + timedelta(minutes=5))
+    assert ev.ask_reminder(session, rnd, now=OPENED + timedelta(minutes=30)).id == first.id  # sent half an hour ago
+    later = ev.ask_reminder(session, rnd, now=OPENED + timedelta(hours=2))
+    assert later.id != first.id and later.sent_at is None

@@ -20,6 +20,8 @@ from knowledge.normalize import has_cjk
         ("😀🙏👍", "没有收到文字"),
         ("\x00\x01\x02", "没有收到文字"),
         ("*_[]", "没有收到文字"),
+        ("95", "只收到数字"),  # a score typed when no question waits for it is no task
+        ("８７.５ ", "只收到数字"),
     ],
 )
 def test_bad_input_gets_a_short_chinese_reply(kb: KnowledgeBase, text: str, expected_words: str):
