@@ -8,8 +8,9 @@ LOCK   := requirements.lock
 # pip-compile lives in a venv of its own, so the project's venv holds exactly what the lock lists.
 LOCK_VENV := $(VENV)/lock-tools
 PIP_TOOLS := pip-tools>=7.5,<8
-# Test processes (pytest-xdist): one per core. On 2 cores the suite took 237 s with 2 workers, 265 s with 3
-# (each worker collects the suite and builds its session fixtures; the fault tests run real bot processes). PYTEST_WORKERS=0 runs it in this process.
+# Test processes (pytest-xdist): one per core. On 2 cores (a shared machine: the same run varies by ±20 %) the suite took
+# 200–240 s with 2 workers, 186 s with 3 and 223 s with 4 (each worker collects the suite for ~8 s and builds its session
+# fixtures; the fault tests run real bot processes). PYTEST_WORKERS=0 runs it in this process.
 # Work stealing: an idle worker takes queued tests from a busy one, so a few long tests (commands run as real
 # processes, model training) do not leave one worker running alone at the end.
 PYTEST_WORKERS ?= auto
