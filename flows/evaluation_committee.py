@@ -36,6 +36,9 @@ KIND = "eval_committee"
 # Long enough to outlive any round (a half-year and its deadline); the round's status is what makes it stale.
 STEP_TTL = timedelta(days=400)
 GRADE_PREFIX = "g"
+# The same grade for every aspect of the department still ungraded: offered on a department's first aspect, so a
+# committee with nothing to tell apart grades a department with one tap instead of one per aspect.
+ALL_PREFIX = "a"
 
 
 class Choice(StrEnum):
@@ -97,6 +100,7 @@ class RatingScreen:
     number: int
     total: int
     grade: str | None  # the label given, None while unanswered
+    offer_all: bool = False  # the department's first aspect: one grade may go to all its aspects at once
 
 
 @dataclass(frozen=True)
@@ -199,8 +203,10 @@ def _screen(basis: EvaluationBasis, rnd: EvaluationRound, todo: CommitteeTodo, i
         return CardScreen(pending_id, label, question.department, found.card.item_id or NO_ITEM, found.reports,
                           local_date(found.first_seen, basis.tz), local_date(found.last_seen, basis.tz),
                           found.evidence, index + 1, todo.total, found.decision)
+    first_aspect = bool(basis.scheme.aspects) and question.aspect == basis.scheme.aspects[0]
     return RatingScreen(pending_id, label, question.department, question.aspect.label,
-                        tuple(g.label for g in basis.scheme.grades), index + 1, todo.total, None)
+                        tuple(g.label for g in basis.scheme.grades), index + 1, todo.total, None,
+                        offer_all=first_aspect and len(basis.scheme.aspects) > 1)
 
 
 # ---------------------------------------------------------------------------------------------- answering
@@ -258,8 +264,9 @@ def _index_of(todo: CommitteeTodo, payload: dict[str, Any]) -> int | None:
 def _grade_code(payload: dict[str, Any], choice: str, basis: EvaluationBasis) -> str | None:
     """The grade a button stands for: its index among the grades the question was sent with (still in the scheme)."""
     codes = payload.get("grades") or []
-    digits = choice[len(GRADE_PREFIX):]
-    if not choice.startswith(GRADE_PREFIX) or not digits.isdigit() or int(digits) >= len(codes):
+    prefix = ALL_PREFIX if choice.startswith(ALL_PREFIX) else GRADE_PREFIX
+    digits = choice[len(prefix):]
+    if not choice.startswith(prefix) or not digits.isdigit() or int(digits) >= len(codes):
         return None
     code = codes[int(digits)]
     return code if basis.scheme.grade(code) is not None else None
@@ -283,8 +290,9 @@ def answer(session: Session, basis: EvaluationBasis, actor: Actor, pending_id: i
             grade = _grade_code(payload, choice, basis)
             if grade is None:
                 return Refused(Refusal.BAD_CHOICE)
-            ev.rate_department(session, asked.rnd, asked.member, question.department, question.aspect.code, grade,
-                               village_id=asked.member.village_id)
+            for aspect in _aspects_to_grade(session, basis, asked, question, all_at_once=choice.startswith(ALL_PREFIX)):
+                ev.rate_department(session, asked.rnd, asked.member, question.department, aspect, grade,
+                                   village_id=asked.member.village_id)
     except NotPermitted:
         return Refused(Refusal.NOT_COMMITTEE)
     except NotFound:
@@ -297,6 +305,18 @@ def answer(session: Session, basis: EvaluationBasis, actor: Actor, pending_id: i
     if isinstance(upcoming, Refused):  # cannot happen after a saved answer (the agreement was there a moment ago)
         upcoming = None
     return Saved(shown, first_time, upcoming)
+
+
+def _aspects_to_grade(session: Session, basis: EvaluationBasis, asked: _Asked, question: RatingQuestion, *,
+                      all_at_once: bool) -> list[str]:
+    """This question's aspect; with the all-at-once button also the department's aspects not graded yet (a grade
+    given before is never overwritten by it)."""
+    if not all_at_once:
+        return [question.aspect.code]
+    graded = {r.aspect_code for r in ev.ratings(session, asked.rnd, asked.member.village_id)
+              if r.department == question.department}
+    return [question.aspect.code, *(a.code for a in basis.scheme.aspects
+                                    if a.code != question.aspect.code and a.code not in graded)]
 
 
 def _answered_screen(session: Session, basis: EvaluationBasis, asked: _Asked, pending_id: int) -> Question:
@@ -322,6 +342,6 @@ def reopen(session: Session, basis: EvaluationBasis, actor: Actor, pending_id: i
     return _answered_screen(session, basis, asked, pending_id)
 
 
-__all__ = ["CARD_CHOICES", "GRADE_PREFIX", "KIND", "STEP_TTL", "CardScreen", "Choice", "Finished", "Question",
+__all__ = ["ALL_PREFIX", "CARD_CHOICES", "GRADE_PREFIX", "KIND", "STEP_TTL", "CardScreen", "Choice", "Finished", "Question",
            "RatingScreen", "Refusal", "Refused", "RoundClosed", "Saved", "Screen", "answer", "finished",
            "next_screen", "reopen", "resume"]

@@ -84,6 +84,8 @@ def card_text(basis: EvaluationBasis, screen: flow.CardScreen) -> str:
 def rating_text(screen: flow.RatingScreen) -> str:
     text = T.RATING_QUESTION.format(round=screen.round_label, number=screen.number, total=screen.total,
                                     department=screen.department, aspect=screen.aspect)
+    if screen.offer_all:
+        text += T.ALL_HINT
     return text + (T.CURRENT_ANSWER.format(choice=screen.grade) if screen.grade else "")
 
 
@@ -121,7 +123,11 @@ def question_keyboard(secret: str, user_id: int, screen: flow.Question) -> Inlin
         return InlineKeyboardMarkup([row])
     grades = [_button(secret, user_id, label, screen.pending_id, f"{flow.GRADE_PREFIX}{i}")
               for i, label in enumerate(screen.grades)]
-    return InlineKeyboardMarkup([grades])
+    rows = [grades]
+    if screen.offer_all:
+        rows.append([_button(secret, user_id, T.BTN_ALL.format(grade=label), screen.pending_id, f"{flow.ALL_PREFIX}{i}")
+                     for i, label in enumerate(screen.grades)])
+    return InlineKeyboardMarkup(rows)
 
 
 def change_keyboard(secret: str, user_id: int, screen: flow.Question) -> InlineKeyboardMarkup:

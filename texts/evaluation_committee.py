@@ -23,6 +23,8 @@ CARD_ANSWERED = "第 {number}/{total} 题 · {department} · {item}：{choice}"
 RATING_ANSWERED = "第 {number}/{total} 题 · {department} · {aspect}：{grade}"
 CURRENT_ANSWER = "\n\n现在的选择：{choice}"
 BTN_CHANGE = "改"
+BTN_ALL = "各项都{grade}"  # the same grade for every aspect of this department
+ALL_HINT = "\n（下面一行按钮：本部门其余各项也评同一等级，一次点完）"
 
 # toasts
 SAVED_TOAST = "已保存"

@@ -122,13 +122,16 @@ async def test_a_committee_raises_drops_grades_stops_and_resumes(evaluation, ses
 
     [rating] = await cadre.press("不亮牌")
     assert f"{e.department} · 行政指导" in rating.text and f"第 3/{e.total} 题" in rating.text
-    assert rating.button_labels == ["好", "较好", "一般", "差"]
+    # a department's first aspect also offers its grade for all its aspects at once
+    assert rating.button_labels == ["好", "较好", "一般", "差", "各项都好", "各项都较好", "各项都一般", "各项都差"]
     assert _decisions(session_factory) == {e.card_item: CardChoice.RAISED, e.card_unlisted: CardChoice.DROPPED}
 
     [next_rating] = await cadre.press("较好")
     assert "社会服务" in next_rating.text and f"第 4/{e.total} 题" in next_rating.text
     assert "较好" in cadre.replies[-2].text and cadre.replies[-2].button_labels == ["改"]
     assert _ratings(session_factory) == {(e.department, "guidance"): "fairly_good"}
+
+    assert next_rating.button_labels == ["好", "较好", "一般", "差"]  # not the department's first aspect
 
     # stopped half-way: /evaluation comes back at the next unanswered question, not at the start
     [resumed] = await cadre.send_command("evaluation")
@@ -250,3 +253,24 @@ async def test_long_evidence_is_cut_to_one_message_and_buttons_fit(evaluation, s
     await cadre.press("一般")
     data = _all_button_data(cadre)
     assert data and max(len(d.encode()) for d in data) <= callbacks.MAX_BYTES
+
+
+async def test_one_tap_grades_every_aspect_of_a_department_left_ungraded(evaluation, session_factory):
+    """各项都较好 on a department's first aspect grades its aspects still open; one graded before keeps its grade."""
+    e = evaluation
+    cadre = e.cadre
+    await cadre.send_command("evaluation")
+    await cadre.press("🟥 亮红牌")
+    [rating] = await cadre.press("不亮牌")
+    assert f"{e.department} · 行政指导" in rating.text
+    with session_factory() as s:  # 社会服务 graded already (say, on another phone)
+        rnd = s.get(EvaluationRound, e.round_id)
+        ev.rate_department(s, rnd, get_member(s, CADRE_ID), e.department, "service", "poor")
+        s.commit()
+    [after] = await cadre.press("各项都较好")
+    assert e.department not in after.text  # the next question is the next department's first aspect
+    assert "各项都好" in after.button_labels
+    graded = {aspect: grade for (dep, aspect), grade in _ratings(session_factory).items() if dep == e.department}
+    assert graded == {"guidance": "fairly_good", "service": "poor", "interference": "fairly_good",
+                      "fees": "fairly_good"}
+    assert f"第 7/{e.total} 题" in after.text  # 2 cards + 4 aspects answered
