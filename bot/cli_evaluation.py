@@ -191,7 +191,7 @@ def _pay(args, session, settings) -> int:
 
 def _fees(args, session, settings) -> int:
     from flows.evaluation.dossier import build_dossier
-    from flows.evaluation.dossier_model import yuan
+    from flows.evaluation.dossier_model import outstanding, yuan
 
     basis = _basis(settings)
     rnd = _round(session, args)
@@ -200,11 +200,11 @@ def _fees(args, session, settings) -> int:
     print(C.FEES_HEAD.format(town=d.town_name, label=d.round_label))
     for village in d.villages:
         print(C.FEES_VILLAGE.format(name=village.name, due=yuan(village.due_fen), paid=yuan(village.paid_fen),
-                                    outstanding=yuan(village.outstanding_fen)))
+                                    outstanding=outstanding(village.outstanding_fen)))
         for line in village.fees:
             if line.paid_fen or (line.due_fen or 0):
                 print(C.FEES_LINE.format(item=line.item_id, title=line.item_title, due=yuan(line.due_fen),
-                                         paid=yuan(line.paid_fen), outstanding=yuan(line.outstanding_fen)))
+                                         paid=yuan(line.paid_fen), outstanding=outstanding(line.outstanding_fen)))
     return 0
 
 

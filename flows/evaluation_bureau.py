@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -37,8 +38,8 @@ from flows.evaluation.score_form import RowError, ScoreForm
 from knowledge.evaluation_terms import AgreementTerms
 from storage import evaluation as ev
 from storage.errors import AlreadyExists, InvalidInput, NotFound
-from storage.members import get_member
-from storage.models import ROLE_ADMIN, ROLE_BUREAU, EvaluationRound, Member, RoundStatus, Town, Village
+from storage.members import get_member, issue_invite
+from storage.models import ROLE_ADMIN, ROLE_BUREAU, ROLE_DEPARTMENT, EvaluationRound, Member, RoundStatus, Town, Village
 from storage.places import get_town, normalize_code
 
 MANAGER_ROLES = (ROLE_BUREAU, ROLE_ADMIN)
@@ -60,6 +61,8 @@ class Refusal(StrEnum):
     UNKNOWN_VILLAGE = "unknown_village"  # detail: the text
     UNKNOWN_ITEM = "unknown_item"  # detail: the text
     BAD_AMOUNT = "bad_amount"  # detail: the text
+    INVITE_USAGE = "invite_usage"
+    NOT_AGREED_DEPARTMENT = "not_agreed_department"  # detail: the department as typed; town_name: the agreed ones
     INVALID = "invalid"  # detail: storage's own (Chinese) message
 
 
@@ -518,6 +521,40 @@ def record_payment(session: Session, basis: EvaluationBasis, user_id: int, args:
                 None if due is None else due - paid)
 
 
+# ---------------------------------------------------------------------------------------------- inviting departments
+
+
+@dataclass(frozen=True)
+class Invited:
+    town_name: str
+    department: str  # canonical name
+    code: str
+    expires_at: datetime
+
+
+def invite_department(session: Session, basis: EvaluationBasis, canonical: Callable[[str], str], user_id: int,
+                      args: list[str], *, now: datetime | None = None) -> Invited | Refused:
+    """`invite [TOWN] DEPARTMENT`: a single-use invite for that department's staff in the town, which scores the
+    villages on its agreed items. Only a department the town's agreement commissions (others have nothing to
+    score); `canonical` folds the name people use (人社所) into the knowledge base's (人社局)."""
+    if len(args) not in (1, 2):
+        return Refused(Refusal.INVITE_USAGE)
+    town_code, typed = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+    manager = _manager(session, basis, user_id, town_code)
+    if isinstance(manager, Refused):
+        return manager
+    terms = _terms(basis, manager.town)
+    if isinstance(terms, Refused):
+        return terms
+    department = canonical(typed.strip()[:100])
+    if department not in terms.departments():
+        return Refused(Refusal.NOT_AGREED_DEPARTMENT, detail=typed.strip()[:30],
+                       town_name="、".join(terms.departments()))
+    invite = issue_invite(session, role=ROLE_DEPARTMENT, town_code=manager.town.code, department=department,
+                          actor=manager.member, now=now)
+    return Invited(manager.town.name, department, invite.code, invite.expires_at)
+
+
 # ---------------------------------------------------------------------------------------------- closing
 
 
@@ -556,5 +593,5 @@ __all__ = ["CloseAsked", "Closed", "DossierFiles", "FormFile", "FormRejected", "
            "Manager", "NoOpenRound", "OpenView", "Opened", "Paid", "Refusal", "Refused", "Reminded",
            "ReminderBatch", "RoundInfo", "Target", "ask_close", "ask_reminder", "check_open",
            "close", "dossier_for", "fee_ledger", "import_score_form", "is_manager_user", "open_new_round",
-           "overview", "parse_deadline", "record_payment", "render_dossier", "reminder_targets",
+           "invite_department", "Invited", "overview", "parse_deadline", "record_payment", "render_dossier", "reminder_targets",
            "score_form_for", "take_due_reminders"]

@@ -29,12 +29,13 @@ from bot.router import ActiveStep, CadreContext
 from bot.services import Services
 from flows import evaluation_bureau as flow
 from flows.evaluation.basis import EvaluationBasis
-from flows.evaluation.dossier_model import yuan
+from flows.evaluation.dossier_model import outstanding, yuan
 from flows.evaluation.score_form import RowError, write_score_form
 from handlers.common import Who, answer, edit, in_group, private_only
 from storage.errors import DatabaseUnavailable, StorageError
+from storage.members import invite_link
 from storage.models import utcnow
-from storage.timeutil import local_date
+from storage.timeutil import local_date, local_now
 from texts import errors as E
 from texts import evaluation_bureau as T
 
@@ -83,6 +84,8 @@ def refusal_text(refused: flow.Refused) -> str:
         flow.Refusal.UNKNOWN_VILLAGE: T.PAY_UNKNOWN_VILLAGE.format(town=refused.town_name, text=detail),
         flow.Refusal.UNKNOWN_ITEM: T.PAY_UNKNOWN_ITEM.format(text=detail),
         flow.Refusal.BAD_AMOUNT: T.PAY_BAD_AMOUNT.format(text=detail),
+        flow.Refusal.INVITE_USAGE: T.INVITE_USAGE,
+        flow.Refusal.NOT_AGREED_DEPARTMENT: T.NOT_AGREED_DEPARTMENT.format(text=detail, departments=refused.town_name),
         flow.Refusal.INVALID: detail,
     }
     return texts[reason]
@@ -156,6 +159,8 @@ async def command(update: Update, context: CadreContext, who: Who) -> None:
             await _open(said, context, args[1:])
         elif verb == "pay":
             await _pay(said, context, args[1:])
+        elif verb == "invite":
+            await _invite(said, context, args[1:])
         else:
             await _status(said, context, args[0] if args else None)
     except DatabaseUnavailable:
@@ -192,7 +197,21 @@ async def _pay(said: Said, context: CadreContext, args: list[str]) -> None:
     await said.message.reply_text(T.PAID.format(
         village=paid.village_name, item_id=paid.item_id, item_title=paid.item_title, amount=yuan(paid.amount_fen),
         label=paid.round.label, due=yuan(paid.due_fen), paid=yuan(paid.paid_fen),
-        outstanding=yuan(paid.outstanding_fen)))
+        outstanding=outstanding(paid.outstanding_fen)))
+
+
+async def _invite(said: Said, context: CadreContext, args: list[str]) -> None:
+    """`/evaluation invite 人社局`: an invite code for the department's staff, to pass on to them."""
+    services = context.services
+    invited = await services.run_db(flow.invite_department, basis_of(services), services.kb.departments.canonical,
+                                    said.user_id, args)
+    if isinstance(invited, flow.Refused):
+        await said.message.reply_text(refusal_text(invited))
+        return
+    expires = local_now(invited.expires_at, services.settings.timezone).strftime("%Y-%m-%d %H:%M")
+    await said.message.reply_text(T.INVITED.format(
+        town=invited.town_name, department=invited.department, code=invited.code, expires=expires,
+        link=invite_link(context.bot.username or services.settings.bot_username, invited.code)))
 
 
 # ---------------------------------------------------------------------------------------------- buttons
@@ -307,9 +326,9 @@ def ledger_text(ledger: flow.Ledger) -> str:
     total = ledger.total()
     head = T.LEDGER_TITLE.format(town=ledger.town_name, label=ledger.round.label)
     tail = [T.LEDGER_TOTAL.format(due=yuan(total.due_fen), paid=yuan(total.paid_fen),
-                                  outstanding=yuan(total.outstanding_fen)), T.LEDGER_NOTE]
+                                  outstanding=outstanding(total.outstanding_fen)), T.LEDGER_NOTE]
     lines = [T.LEDGER_LINE.format(name=x.name, due=yuan(x.due_fen), paid=yuan(x.paid_fen),
-                                  outstanding=yuan(x.outstanding_fen)) for x in ledger.lines]
+                                  outstanding=outstanding(x.outstanding_fen)) for x in ledger.lines]
     room = TEXT_MAX - len(head) - sum(len(t) + 1 for t in tail)
     return "\n".join([head, *_fitting(lines, T.LEDGER_CUT, room), *tail])
 

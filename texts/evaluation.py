@@ -17,6 +17,7 @@ BAD_SCORE = "得分应是 0–100 之间的数。"
 BAD_BONUS = "加分应在 0–{most} 分之间。"
 BONUS_NEEDS_REASON = "加分要写明理由。"
 BAD_AMOUNT = "金额应大于 0。"
+OVERPAID = "0.00（多付 {amount}）"
 OVER_AGREED = "超过了本期协议经费 {agreed} 元：这一项最多还能登记 {left} 元。"
 
 # the dossier's notes

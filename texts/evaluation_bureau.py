@@ -104,3 +104,7 @@ IMPORTED_NOTHING = "评分表里没有填写任何得分或加分，没有导入
 REMINDER = "{label}将于{deadline}截止，您还有 {left} 项未完成，发 /evaluation 继续。"
 DEADLINE_SHORT = "{month}月{day}日"
 IMPORT_DB_BUSY = "系统繁忙，评分表没有导入（一行也没有）。请稍后把文件再发一次。"
+INVITE_USAGE = "用法：/evaluation invite 部门名称，例如：/evaluation invite 人社局（管理员：/evaluation invite DEMO 人社局）"
+NOT_AGREED_DEPARTMENT = "“{text}”不是本镇协议书里委托事项的部门，部门人员只给委托事项打分。协议书里的部门：{departments}"
+INVITED = ("{town} · {department} 的部门人员邀请码：{code}\n链接：{link}\n"
+           "有效至 {expires}，只能使用一次。请转给该部门负责评分的人，对方在机器人里发送 /register {code}。")

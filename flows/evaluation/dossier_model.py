@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from texts import evaluation as T
+
 
 class CardDecision(StrEnum):
     """What the committee did with a confirmed red-card candidate in the round."""
@@ -29,6 +31,14 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     whole, part = divmod(abs(fen), 100)
     return f"{sign}{whole:,}.{part:02d}"
+
+
+def outstanding(fen: int | None) -> str:
+    """What is still to pay, for people: '800.00'; paid beyond what is due (an advance before the score) is no
+    negative debt but '0.00（多付 3,000.00）'."""
+    if fen is not None and fen < 0:
+        return T.OVERPAID.format(amount=yuan(-fen))
+    return yuan(fen)
 
 
 def fen_of_yuan(text: str) -> int | None:

@@ -28,6 +28,7 @@ from storage.models import (
     EvaluationRound,
     EvaluationScore,
     FeePayment,
+    Member,
     RoundStatus,
     ScoreSource,
 )
@@ -402,3 +403,26 @@ async def test_a_filled_form_sent_while_the_database_is_down_is_answered_busy_an
         town.bot.services.database_back()
     assert "繁忙" in reply and "再发" in reply  # not "I only read text": the form is the bureau's, send it again
     assert _rows(session_factory, EvaluationScore) == []
+
+
+async def test_the_bureau_invites_a_departments_staff_from_the_bot(town, session_factory):
+    import re
+
+    bureau = town.bureau
+    await bureau.send_command("evaluation", "invite", "人社所")  # the name people use: the invite is 人社局's
+    reply = bureau.last_message.text
+    assert "人社局" in reply and "/register" in reply
+    code = re.search(r"/register (\w+)", reply).group(1)
+    staff = town.bot.chat(DEPARTMENT_ID, "赵科长")
+    await register(staff, code)
+    assert DEPARTMENT in staff.last_message.text
+    with session_factory() as s:
+        member = s.scalar(select(Member).where(Member.telegram_user_id == DEPARTMENT_ID))
+        assert (member.role, member.department, member.town.code) == ("department", "人社局", "DEMO")
+    await bureau.send_command("evaluation", "invite", "税务局")  # commissions nothing in this town's agreement
+    assert "协议书" in bureau.last_message.text and "人社局" in bureau.last_message.text
+    await bureau.send_command("evaluation", "invite")
+    assert "用法" in bureau.last_message.text
+    # a department member cannot invite anyone (its /evaluation is its own scoring)
+    await staff.send_command("evaluation", "invite", "民政局")
+    assert "/register" not in staff.last_message.text

@@ -103,6 +103,10 @@ def test_a_round_from_the_command_line(cli, db_url, tmp_path):
     code, out, _ = cli("evaluation", "fees", *TOWN)
     # B5: 8000/year -> 4000 this round, score 95 -> 3800 due, 3000 paid, 800 outstanding
     assert "B5 协助劳动就业服务：应拨 3,800.00，已拨 3,000.00，未拨 800.00" in out
+    # paid before its score came: an advance, not a negative debt
+    assert cli("evaluation", "pay", *TOWN, "--village", "DEMO03", "--item", "B5", "--amount", "1000")[0] == 0
+    code, out, _ = cli("evaluation", "fees", *TOWN)
+    assert "B5 协助劳动就业服务：应拨 0.00，已拨 1,000.00，未拨 0.00（多付 1,000.00）" in out and "-1,000" not in out
 
     pdf = tmp_path / "档案.pdf"
     assert cli("evaluation", "report", *TOWN, "--format", "pdf", "--out", str(pdf))[0] == 0
