@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -49,11 +50,15 @@ log = logging.getLogger(__name__)
 WORKER_SLOTS = 64
 # An idle worker looks for new updates after IDLE_POLL_FIRST, then less and less often up to its maximum.
 # Alone (one process) its own receiving wakes it at once, so it only looks for retries falling due (ALONE);
-# beside other processes it finds what another process received only by looking (SHARED: a claim with nothing
-# waiting is one indexed query, ~50 a second per idle worker). PostgreSQL's LISTEN/NOTIFY would spare that.
+# beside other processes on PostgreSQL a NOTIFY from the receiving process wakes it (see LISTEN below), so it polls
+# as rarely; only while it cannot listen does it find what others received by looking (SHARED: ~50 indexed
+# queries a second per idle worker).
 IDLE_POLL_FIRST = 0.005
 IDLE_POLL_MAX_ALONE = 1.0
 IDLE_POLL_MAX_SHARED = 0.02
+# On PostgreSQL a worker beside other processes LISTENs for what they receive (storage.intake.NOTIFY_CHANNEL): it is
+# woken like a worker alone, and polls only for retries falling due and while its listening connection is down.
+LISTEN_RECONNECT_SECONDS = 1.0
 # Claims of a dead worker (other processes) are looked for this often.
 RELEASE_EVERY_SECONDS = 15.0
 # Finished updates are marked done in batches: at most this long after they finished.
@@ -232,6 +237,7 @@ class IntakeWorker:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._db_down_until = 0.0
+        self._listener: threading.Thread | None = None
 
     async def start(self) -> None:
         """Put back what an earlier run of this worker (or, alone, of anyone) left claimed; then start."""
@@ -247,6 +253,32 @@ class IntakeWorker:
                 log.info("intake: %d update(s) left unfinished by the last run, handled again", released)
         self._tasks = [asyncio.create_task(self._claim_loop(), name="intake-claim"),
                        asyncio.create_task(self._finish_loop(), name="intake-finish")]
+        if not self.alone and getattr(self.db, "dialect", "") == "postgresql":
+            self._listener = threading.Thread(target=self._listen, args=(asyncio.get_running_loop(),),
+                                              name="intake-listen", daemon=True)
+            self._listener.start()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A thread: LISTEN on its own connection and wake the claim loop for each update another process received.
+        While the connection is down (the database restarting) the claim loop polls as it would without it."""
+        import psycopg
+
+        dsn = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping:
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
+                    conn.execute(f"LISTEN {intake.NOTIFY_CHANNEL}")
+                    self.idle_poll_max = IDLE_POLL_MAX_ALONE
+                    loop.call_soon_threadsafe(self.wake.set)  # anything received before we listened
+                    while not self._stopping:
+                        for _ in conn.notifies(timeout=LISTEN_RECONNECT_SECONDS, stop_after=1):
+                            loop.call_soon_threadsafe(self.wake.set)
+            except (psycopg.Error, OSError, RuntimeError) as exc:  # RuntimeError: the loop closed at shutdown
+                self.idle_poll_max = IDLE_POLL_MAX_SHARED
+                if self._stopping:
+                    return
+                log.info("intake: not listening for new updates (%s); polling meanwhile", type(exc).__name__)
+                time.sleep(LISTEN_RECONNECT_SECONDS)
 
     async def stop(self) -> None:
         """Let running handlers finish, record them, stop."""
@@ -260,6 +292,9 @@ class IntakeWorker:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._listener is not None:  # it looks at _stopping at least once a second
+            await asyncio.to_thread(self._listener.join, LISTEN_RECONNECT_SECONDS * 2)
+            self._listener = None
         with contextlib.suppress(DatabaseUnavailable):
             await self._write_finished()
 

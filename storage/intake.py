@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundUpdate, utcnow
@@ -38,6 +38,8 @@ LEASE = timedelta(minutes=2)
 CHAIN = 20
 # Done rows only remember their update_id, against a redelivery (Telegram keeps an update 24 hours).
 INTAKE_KEEP_DAYS = 2
+# PostgreSQL: received updates are announced on this channel, so idle workers of other processes need not poll.
+NOTIFY_CHANNEL = "cadrebot_intake"
 # A handler that failed for a transient reason (network, Telegram 5xx, database) is tried again after
 # RETRY_DELAYS[attempt], then given up (FAILED, kept for the operator).
 RETRY_DELAYS: tuple[timedelta, ...] = (timedelta(seconds=2), timedelta(seconds=10), timedelta(seconds=60),
@@ -72,8 +74,10 @@ def receive(session: Session, bot_id: int, updates: Iterable[tuple[int, int, str
 
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(InboundUpdate).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
-    result = session.execute(statement.returning(InboundUpdate.update_id), rows)
-    return len(result.all())
+    new = len(session.execute(statement.returning(InboundUpdate.update_id), rows).all())
+    if new and dialect is postgresql:  # wakes the workers of other processes when this commits (LISTEN)
+        session.execute(text("SELECT pg_notify(:channel, :bot)"), {"channel": NOTIFY_CHANNEL, "bot": str(bot_id)})
+    return new
 
 
 def claim(session: Session, bot_id: int, *, worker: str, limit: int, chain: int = CHAIN,
@@ -213,5 +217,5 @@ def counts(session: Session) -> dict[Status, int]:
     return {status: found.get(status, 0) for status in Status}
 
 
-__all__ = ["CHAIN", "INTAKE_KEEP_DAYS", "LEASE", "RETRY_DELAYS", "Claimed", "Status", "claim", "counts", "finish",
+__all__ = ["CHAIN", "INTAKE_KEEP_DAYS", "LEASE", "NOTIFY_CHANNEL", "RETRY_DELAYS", "Claimed", "Status", "claim", "counts", "finish",
            "purge_done", "receive", "release", "release_claims", "release_expired", "retry_later"]

@@ -111,3 +111,43 @@ async def test_while_nobody_answers_a_survey_a_message_costs_no_slow_key(bot, mo
     replies = await bot.chat(USER).send_text(FORBIDDEN)
     assert replies[0].text.startswith("⛔")
     assert derived == []
+
+
+async def test_a_worker_beside_other_processes_is_woken_by_what_they_receive_instead_of_polling(
+        bot, session_factory, db_kind, monkeypatch):
+    """On PostgreSQL an idle named worker LISTENs: another process's update reaches it at once, and while nothing
+    comes it asks the database about once a second, not fifty times (SQLite has no other processes: it polls)."""
+    import json
+
+    from bot import intake as worker_module
+
+    claims = []
+    real_claim = intake.claim
+
+    def counting_claim(*args, **kwargs):
+        claims.append(time.monotonic())
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(worker_module.intake, "claim", counting_claim)
+    app = await bot.start(intake=IntakeMode.WORKER, worker_name="beside-others")
+    worker = app.bot_data.intake_worker
+    await worker.start()
+    try:
+        await asyncio.sleep(1.0)  # settle: the first polls back off, the listener connects
+        claims.clear()
+        await asyncio.sleep(1.0)
+        idle_claims = len(claims)
+        update = _message(app, FORBIDDEN, update_id=424242)
+        with session_factory() as s:  # what the receiving process does
+            intake.receive(s, worker.bot_id, [(424242, 1, json.dumps(update.to_dict()))])
+            s.commit()
+        started = time.monotonic()
+        await _until(lambda: bot.transport.sent(USER), timeout=5)
+        reached = time.monotonic() - started
+    finally:
+        await worker.stop()
+    if db_kind == "postgres":
+        assert idle_claims <= 3, idle_claims  # ~1 a second while listening
+        assert reached < 0.5, reached
+    else:
+        assert idle_claims >= 25  # polling every 20 ms: what listening spares
