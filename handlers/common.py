@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import CallbackQuery, Update
@@ -14,6 +15,7 @@ from telegram.ext import Application, JobQueue
 from telegram.warnings import PTBUserWarning
 
 from bot.router import CadreContext
+from flows.evaluation.basis import EvaluationBasis
 from storage.members import get_member
 from storage.models import Member
 from texts import errors as E
@@ -113,7 +115,22 @@ async def on_edited(update: Update, context: CadreContext) -> None:
         await message.reply_text(E.EDIT_NOT_RECHECKED)
 
 
-__all__ = ["Who", "answer", "edit", "in_group", "on_button_without_chat", "on_edited", "private_only", "who_is"]
+_BASES: dict[tuple[int, str, str], tuple[object, EvaluationBasis]] = {}
+
+
+def evaluation_basis(services: Any) -> EvaluationBasis:
+    """The two-way evaluation's basis (agreement terms, grading scheme …) from the bot's knowledge base, built once
+    per knowledge base and settings rather than on every button press."""
+    raw, settings = services.kb.raw, services.settings
+    key = (id(raw), settings.timezone, settings.survey_aspects)
+    cached = _BASES.get(key)
+    if cached is None or cached[0] is not raw:  # an id reused by a newer knowledge base
+        cached = (raw, EvaluationBasis.from_raw(raw, settings))
+        _BASES[key] = cached
+    return cached[1]
+
+
+__all__ = ["Who", "answer", "evaluation_basis", "edit", "in_group", "on_button_without_chat", "on_edited", "private_only", "who_is"]
 
 
 def job_queue_of(app: Application) -> JobQueue | None:

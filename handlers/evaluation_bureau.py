@@ -31,7 +31,7 @@ from flows import evaluation_bureau as flow
 from flows.evaluation.basis import EvaluationBasis
 from flows.evaluation.dossier_model import outstanding, yuan
 from flows.evaluation.score_form import RowError, write_score_form
-from handlers.common import Who, answer, edit, in_group, private_only
+from handlers.common import Who, answer, edit, evaluation_basis, in_group, private_only
 from storage.errors import DatabaseUnavailable, StorageError
 from storage.members import invite_link
 from storage.models import utcnow
@@ -61,7 +61,7 @@ class Action(StrEnum):
 
 
 def basis_of(services: Services) -> EvaluationBasis:
-    return EvaluationBasis.from_raw(services.kb.raw, services.settings)
+    return evaluation_basis(services)
 
 
 def _today(services: Services) -> date:

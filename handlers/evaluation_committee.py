@@ -16,7 +16,7 @@ from bot.router import CadreContext
 from flows import Actor
 from flows import evaluation_committee as flow
 from flows.evaluation.basis import EvaluationBasis
-from handlers.common import Who, answer, edit
+from handlers.common import Who, answer, edit, evaluation_basis
 from handlers.errors import quote
 from storage.errors import DatabaseUnavailable
 from storage.models import NO_ITEM
@@ -41,8 +41,7 @@ REFUSALS: dict[flow.Refusal, str] = {
 
 
 def basis_of(context: CadreContext) -> EvaluationBasis:
-    services = context.services
-    return EvaluationBasis.from_raw(services.kb.raw, services.settings)
+    return evaluation_basis(context.services)
 
 
 # ---------------------------------------------------------------------------------------------- texts

@@ -18,7 +18,7 @@ from bot.router import ActiveStep, CadreContext
 from flows import Actor
 from flows import evaluation_department as flow
 from flows.evaluation.basis import EvaluationBasis
-from handlers.common import Who, answer, edit, in_group, private_only
+from handlers.common import Who, answer, edit, evaluation_basis, in_group, private_only
 from handlers.errors import quote
 from storage.errors import DatabaseUnavailable
 from texts import errors as E
@@ -53,8 +53,7 @@ def _actor(update: Update) -> Actor:
 
 
 def basis_of(context: CadreContext) -> EvaluationBasis:
-    services = context.services
-    return EvaluationBasis.from_raw(services.kb.raw, services.settings)
+    return evaluation_basis(context.services)
 
 
 # ---------------------------------------------------------------------------------------------- texts
