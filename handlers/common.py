@@ -17,7 +17,7 @@ from telegram.warnings import PTBUserWarning
 from bot.router import CadreContext
 from flows.evaluation.basis import EvaluationBasis
 from storage.members import get_member
-from storage.models import Member
+from storage.models import ROLE_CADRE, ROLE_DEPARTMENT, Member
 from texts import errors as E
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,11 @@ class Who:
 
     @property
     def is_cadre(self) -> bool:
-        return self.role == "cadre" and self.village_id is not None
+        return self.role == ROLE_CADRE and self.village_id is not None
 
     @property
     def is_department(self) -> bool:
-        return self.role == "department" and self.town_id is not None and bool(self.department)
+        return self.role == ROLE_DEPARTMENT and self.town_id is not None and bool(self.department)
 
     @classmethod
     def of(cls, member: Member | None) -> Who | None:

@@ -28,7 +28,7 @@ from flows.evaluation.dossier_model import (
 from flows.evaluation.progress import committee_departments, round_progress, town_villages
 from knowledge.evaluation_terms import AgreementTerms, EvaluationScheme
 from storage import evaluation as ev
-from storage.models import EvaluationRound, SurveyAnswer, SurveyPeriod, SurveyResponse, Village, utcnow
+from storage.models import EvaluationRound, RoundStatus, SurveyAnswer, SurveyPeriod, SurveyResponse, Village, utcnow
 from storage.surveys import MIN_RESPONSES
 from storage.surveys import Aspect as SurveyAspect
 from storage.timeutil import local_date
@@ -154,7 +154,7 @@ def build_dossier(session: Session, rnd: EvaluationRound, terms: AgreementTerms,
            for s in progress.departments if not s.finished])
     return Dossier(
         town_code=rnd.town.code, town_name=rnd.town.name, round_code=rnd.code, round_label=ev.round_label(rnd),
-        starts_on=rnd.starts_on, ends_on=rnd.ends_on, deadline=rnd.deadline, closed=rnd.status == "closed",
+        starts_on=rnd.starts_on, ends_on=rnd.ends_on, deadline=rnd.deadline, closed=rnd.status == RoundStatus.CLOSED,
         generated_at=now or utcnow(), agreement_name=terms.name, villages=tuple(sections),
         departments=tuple(departments), notes=notes)
 
