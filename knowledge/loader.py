@@ -18,6 +18,7 @@ from knowledge.corpus import (
     corpus_files,
     read_corpus_file,
 )
+from knowledge.evaluation_terms import agreement_problems, scheme_problems
 from knowledge.model import LIST_KINDS, Item, ListKind, Source
 from texts import kb as K
 
@@ -270,8 +271,9 @@ def read_knowledge(root: Path | None = None, profile: str = "taicang", agreement
 
 def _apply_agreement(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
     data = reader.load(path)
-    data["__name__"] = path.stem
     raw.agreement = data
+    for line, message in agreement_problems(data):  # its evaluation terms: fees, weights, the payment rule
+        reader.problem(path, line, message)
     for item_id, terms in (data.get("items") or {}).items():
         if item_id == "__line__":
             continue
@@ -291,15 +293,9 @@ def _apply_agreement(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
 
 
 def _read_evaluation(reader: _Reader, path: Path, raw: RawKnowledge) -> None:
-    from knowledge.evaluation_terms import agreement_problems, scheme_problems
-
     raw.evaluation = reader.load(path)
     for line, message in scheme_problems(raw.evaluation):
         reader.problem(path, line, message)
-    if raw.agreement:
-        agreement_path = reader.root / "agreements" / f"{raw.agreement.get('__name__', '')}.yaml"
-        for line, message in agreement_problems(raw.agreement):
-            reader.problem(agreement_path, line, message)
 
 
 def _check_letters(reader: _Reader, path: Path, raw: RawKnowledge) -> None:

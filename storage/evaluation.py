@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -58,6 +59,12 @@ REMINDER_DAYS = {ReminderReason.THREE_DAYS: 3, ReminderReason.ONE_DAY: 1}
 REMIND_AT_HOUR = 9  # local time of the scheduled reminders
 REMIND_AGAIN_AFTER = timedelta(hours=1)  # the bureau's 🔔 reminds people at most once in this time
 Actor = Member | str
+
+
+def _replace(session: Session, model: type, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """The row of `key` (its primary key) with `values`, inserted or replacing the earlier answer (race-safe)."""
+    session.execute(upsert_insert(session, model).values(**key, **values)
+                    .on_conflict_do_update(index_elements=list(key), set_=values))
 
 
 # ---------------------------------------------------------------------------------------------- rounds
@@ -295,12 +302,8 @@ def decide_card(session: Session, rnd: EvaluationRound, actor: Actor, red_card_i
     found = next((c for c in round_cards(session, rnd, card.village_id, tz=tz) if c.card.id == red_card_id), None)
     if found is None:
         raise NotFound("red card in round", red_card_id)
-    session.execute(
-        upsert_insert(session, EvaluationCardDecision)
-        .values(round_id=rnd.id, red_card_id=red_card_id, decision=decision, member_id=member.id, at=now)
-        .on_conflict_do_update(index_elements=["round_id", "red_card_id"],
-                               set_={"decision": decision, "member_id": member.id, "at": now})
-    )
+    _replace(session, EvaluationCardDecision, {"round_id": rnd.id, "red_card_id": red_card_id},
+             {"decision": decision, "member_id": member.id, "at": now})
     log_action(session, member, "evaluation_card", {"round_id": rnd.id, "red_card_id": red_card_id,
                                                     "department": card.department_key or card.department,
                                                     "decision": decision}, now=now)
@@ -319,13 +322,9 @@ def rate_department(session: Session, rnd: EvaluationRound, actor: Actor, depart
     department = (department or "").strip()
     if not department or not aspect_code or not grade_code:
         raise InvalidInput(T.BAD_CHOICE)
-    session.execute(
-        upsert_insert(session, EvaluationRating)
-        .values(round_id=rnd.id, village_id=village, department=department, aspect_code=aspect_code,
-                grade_code=grade_code, member_id=member.id, at=now)
-        .on_conflict_do_update(index_elements=["round_id", "village_id", "department", "aspect_code"],
-                               set_={"grade_code": grade_code, "member_id": member.id, "at": now})
-    )
+    _replace(session, EvaluationRating,
+             {"round_id": rnd.id, "village_id": village, "department": department, "aspect_code": aspect_code},
+             {"grade_code": grade_code, "member_id": member.id, "at": now})
     log_action(session, member, "evaluation_rating", {"round_id": rnd.id, "village_id": village,
                                                       "department": department, "aspect": aspect_code,
                                                       "grade": grade_code}, now=now)
@@ -368,14 +367,8 @@ def score_item(session: Session, rnd: EvaluationRound, actor: Actor, village_id:
         raise InvalidInput(T.BAD_SCORE)
     score = round(float(score), 1)
     member_id = actor.id if isinstance(actor, Member) else None
-    session.execute(
-        upsert_insert(session, EvaluationScore)
-        .values(round_id=rnd.id, village_id=village_id, item_id=item_id, department=department, score=score,
-                source=source, member_id=member_id, at=now)
-        .on_conflict_do_update(index_elements=["round_id", "village_id", "item_id"],
-                               set_={"score": score, "department": department, "source": source,
-                                     "member_id": member_id, "at": now})
-    )
+    _replace(session, EvaluationScore, {"round_id": rnd.id, "village_id": village_id, "item_id": item_id},
+             {"department": department, "score": score, "source": source, "member_id": member_id, "at": now})
     log_action(session, actor, "evaluation_score", {"round_id": rnd.id, "village_id": village_id, "item": item_id,
                                                     "department": department, "score": score,
                                                     "source": str(source)}, now=now)
@@ -397,14 +390,8 @@ def give_bonus(session: Session, rnd: EvaluationRound, actor: Actor, village_id:
         raise InvalidInput(T.BONUS_NEEDS_REASON)
     points = round(float(points), 1)
     member_id = actor.id if isinstance(actor, Member) else None
-    session.execute(
-        upsert_insert(session, EvaluationBonus)
-        .values(round_id=rnd.id, village_id=village_id, department=department, points=points, reason=reason,
-                source=source, member_id=member_id, at=now)
-        .on_conflict_do_update(index_elements=["round_id", "village_id", "department"],
-                               set_={"points": points, "reason": reason, "source": source,
-                                     "member_id": member_id, "at": now})
-    )
+    _replace(session, EvaluationBonus, {"round_id": rnd.id, "village_id": village_id, "department": department},
+             {"points": points, "reason": reason, "source": source, "member_id": member_id, "at": now})
     log_action(session, actor, "evaluation_bonus", {"round_id": rnd.id, "village_id": village_id,
                                                     "department": department, "points": points, "reason": reason,
                                                     "source": str(source)}, now=now)
