@@ -316,7 +316,9 @@ def build_application(
 
     from bot.wiring import wire
 
-    wire(app, handler_modules)
+    router = wire(app, handler_modules)
+    if app.bot_data.intake_worker is not None:
+        app.bot_data.intake_worker.pending_kinds = router.pending_kinds
     return app
 
 

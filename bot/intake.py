@@ -32,6 +32,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -41,7 +42,7 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from storage import intake
+from storage import intake, pending
 from storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,19 @@ class Outcome:
 
 
 _current: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar("cadrebot_intake_outcome", default=None)
+# The pending kinds open in the chat of the update being handled, read in the transaction that claimed it (so the
+# router needs no look-up of its own): (chat id, kinds), or None when the claim did not look (see IntakeWorker).
+_open_at_claim: contextvars.ContextVar[tuple[int, frozenset[str]] | None] = contextvars.ContextVar(
+    "cadrebot_intake_open_kinds", default=None)
+
+
+def open_kinds_at_claim(chat_id: int) -> frozenset[str] | None:
+    """The router's look-up, already made when the update being handled was claimed; None if it was not made
+    (no intake, another chat, or not the first of its user's chain: an earlier link may have opened a step)."""
+    known = _open_at_claim.get()
+    if known is None or known[0] != chat_id:
+        return None
+    return known[1]
 
 
 def is_transient(error: BaseException | None) -> bool:
@@ -228,6 +242,13 @@ class IntakeWorker:
         self.wake = wake or asyncio.Event()
         self.idle_poll_max = IDLE_POLL_MAX_ALONE if self.alone else IDLE_POLL_MAX_SHARED
         self.handled = 0
+        # Told each update id once its handlers have run (the reply sent), before it is marked done: what a load
+        # test measures as the user's wait (bench/bot_load.py).
+        self.on_handled: Callable[[int], None] | None = None
+        # The router's pending kinds (set once the router is wired): the claim also reads which are open in the
+        # claimed chats, one query per batch instead of one per message.
+        self.pending_kinds: frozenset[str] = frozenset()
+        self._open_at_claim: dict[int, tuple[int, frozenset[str]]] = {}
         self._running: set[asyncio.Task] = set()
         self._finished: list[int] = []
         self._retries: list[tuple[int, int]] = []
@@ -312,11 +333,14 @@ class IntakeWorker:
                 if time.monotonic() - last_release > RELEASE_EVERY_SECONDS:
                     last_release = time.monotonic()
                     await asyncio.to_thread(self._release_expired)
-                claimed = await asyncio.to_thread(self._claim, free)
+                claimed, open_at_claim = await asyncio.to_thread(self._claim, free)
             except DatabaseUnavailable as exc:
                 log.warning("intake: cannot claim updates, the database is unavailable (%s)", exc)
                 await asyncio.sleep(1.0)
                 continue
+            self._open_at_claim.update(open_at_claim)
+            if claimed:
+                self._database_answered()
             for links in _chains(claimed):
                 task = asyncio.create_task(self._handle_chain(links))
                 self._running.add(task)
@@ -328,9 +352,25 @@ class IntakeWorker:
                     await asyncio.wait_for(self.wake.wait(), timeout=idle)
                 idle = min(idle * 2, self.idle_poll_max)
 
-    def _claim(self, limit: int) -> list[intake.Claimed]:
+    def _claim(self, limit: int) -> tuple[list[intake.Claimed], dict[int, tuple[int, frozenset[str]]]]:
+        """Claim updates; in the same transaction, which pending kinds are open in the chats of the first message
+        of each user's chain (by update id)."""
         with self.db.session() as session:
-            return intake.claim(session, self.bot_id, worker=self.name, limit=limit)
+            claimed = intake.claim(session, self.bot_id, worker=self.name, limit=limit)
+            if not claimed or not self.pending_kinds:
+                return claimed, {}
+            chats = {links[0].update_id: chat for links in _chains(claimed)
+                     if (chat := _message_chat(links[0].payload)) is not None}
+            open_by_chat = pending.open_kinds_of_chats(session, self.pending_kinds, set(chats.values()))
+            return claimed, {update_id: (chat, frozenset(open_by_chat.get(chat, ())))
+                             for update_id, chat in chats.items()}
+
+    def _database_answered(self) -> None:
+        """A claim just went through: handlers need not wait out the pause an earlier failure set (Services.run_db
+        refuses for a few seconds after one), or a retry falling due in that pause would fail again at once."""
+        services = getattr(self.app.bot_data, "services", None)
+        if services is not None:
+            services.database_back()
 
     def _release_expired(self) -> None:
         with self.db.session() as session:
@@ -353,6 +393,7 @@ class IntakeWorker:
         """Handle one update; False if it failed for a transient reason (it will be retried)."""
         outcome = Outcome(attempts=row.attempts)
         token = _current.set(outcome)
+        known = _open_at_claim.set(self._open_at_claim.pop(row.update_id, None))
         try:
             update = Update.de_json(json.loads(row.payload), self.app.bot)
             if update is not None:
@@ -361,11 +402,14 @@ class IntakeWorker:
             log.exception("intake: update %d could not be handled", row.update_id)
         finally:
             _current.reset(token)
+            _open_at_claim.reset(known)
         if outcome.transient_failure:
             self._retries.append((row.update_id, row.attempts))
         else:
             self._finished.append(row.update_id)
             self.handled += 1
+            if self.on_handled is not None:
+                self.on_handled(row.update_id)
         self._finish_wake.set()
         return not outcome.transient_failure
 
@@ -382,7 +426,10 @@ class IntakeWorker:
                 await asyncio.sleep(1.0)
                 self._finish_wake.set()
                 continue
-            self.wake.set()  # a user whose update just finished may have the next one waiting
+            # A user whose update just finished may have the next one waiting. Always, not only when a look-up in
+            # the finishing transaction saw one: an update saved and announced while that transaction ran was
+            # claimed by nobody (its user's previous one still counted as claimed) and would wait for the idle poll.
+            self.wake.set()
 
     async def _write_finished(self) -> None:
         # Taken on the event loop (where handlers append), written in a thread, put back if the write fails.
@@ -406,6 +453,16 @@ class IntakeWorker:
             raise
 
 
+def _message_chat(payload: str) -> int | None:
+    """The chat of an update that is a new message (the only kind the router looks up steps for), else None."""
+    try:
+        chat = (json.loads(payload).get("message") or {}).get("chat") or {}
+    except (ValueError, AttributeError):
+        return None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return chat_id if isinstance(chat_id, int) else None
+
+
 def _chains(claimed: list[intake.Claimed]) -> list[list[intake.Claimed]]:
     """Claimed updates grouped by user, each group in update order."""
     chains: dict[int, list[intake.Claimed]] = {}
@@ -415,4 +472,5 @@ def _chains(claimed: list[intake.Claimed]) -> list[list[intake.Claimed]]:
 
 
 __all__ = ["AckAfterSaving", "DurableUpdateQueue", "bot_id_of", "IntakeMode", "IntakeWorker", "Outcome", "is_transient", "note_failure",
+           "open_kinds_at_claim",
            "user_key"]

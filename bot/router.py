@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackContext, ContextTypes, ExtBot
 
+from bot.intake import open_kinds_at_claim
 from storage.errors import DatabaseUnavailable
 from storage.pending import open_kinds
 from texts import errors as E
@@ -81,12 +82,20 @@ class Router:
     on_task: StepCallback | None = None  # a text nobody waits for (the task check)
     on_other: StepCallback | None = None  # a photo, voice message, … nobody waits for
 
+    @property
+    def pending_kinds(self) -> frozenset[str]:
+        """Every storage.pending kind some step can be waiting under."""
+        return frozenset(kind for step in self.steps for kind in (step.waits_under or ()))
+
     async def waiting_step(self, update: Update, context: CadreContext) -> ActiveStep | None:
-        """The first step that waits for this user's message. A step that cannot tell (its database is down)
-        counts as not waiting: the message is then checked as a task, which is never lost.
+        """The first step that waits for this user's message.
 
         One query first says which steps can be waiting at all (their pending kinds open in this chat), so that a
-        message nobody waits for costs one look-up, not one per flow."""
+        message nobody waits for costs one look-up, not one per flow. A step that cannot tell (its database is
+        down) counts as not waiting, and the message is checked as a task (an answer now, the log saved later),
+        unless that look-up said it has a step open here: then the text is most likely that step's (a typed
+        department, a score), and a task check would lose it (a score of 85 would get "只收到数字"). That raises
+        DatabaseUnavailable instead: the intake tries the update again once the database is back."""
         open_kinds = await self._open_kinds(update, context)
         for step in self.steps:
             if step.waits_under is not None and open_kinds is not None and not step.waits_under & open_kinds:
@@ -95,17 +104,22 @@ class Router:
                 if await step.is_waiting(update, context):
                     return step
             except DatabaseUnavailable as exc:
+                if step.waits_under is not None and open_kinds is not None:
+                    raise
                 log.warning("step %s: cannot tell whether it is waiting (%s)", step.name, exc)
         return None
 
     async def _open_kinds(self, update: Update, context: CadreContext) -> set[str] | None:
         """The steps' pending kinds open for this chat; None when unknown (each step is then asked itself)."""
-        kinds = {kind for step in self.steps for kind in (step.waits_under or ())}
+        kinds = self.pending_kinds
         if not kinds:
             return None
         chat = update.effective_chat
         if chat is None:
             return None
+        known = open_kinds_at_claim(chat.id)
+        if known is not None:
+            return set(known)
         try:
             return await context.services.run_db(open_kinds, kinds, chat_id=chat.id)
         except DatabaseUnavailable as exc:

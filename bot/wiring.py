@@ -215,8 +215,8 @@ def router_for(features: set[str]) -> Router:
     return Router(steps=steps)
 
 
-def wire(app: Application, features: Iterable[str]) -> None:
-    """Register the error handler, the handlers of `features` (in table order) and their jobs."""
+def wire(app: Application, features: Iterable[str]) -> Router:
+    """Register the error handler, the handlers of `features` (in table order) and their jobs; the router."""
     chosen = _check_features(features)
     router = router_for(chosen)
     router_handlers = {
@@ -229,6 +229,7 @@ def wire(app: Application, features: Iterable[str]) -> None:
             handler = router_handlers[row.handler] if isinstance(row.handler, RouterSlot) else row.handler
             app.add_handler(handler, group=row.group)
     schedule_jobs(app, chosen)
+    return router
 
 
 def schedule_jobs(app: Application, features: Iterable[str]) -> None:

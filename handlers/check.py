@@ -112,26 +112,28 @@ async def answer_check(update: Update, context: CadreContext, text: str, note: s
 
 async def _log(services: Services, user_id: int, record: dict[str, Any], now: Any) -> tuple[Asker, int]:
     """Log the check; who the user is comes from the short-lived member cache when it knows."""
-    key = residents.resident_key(services.secret, user_id)
     who = services.members.get(user_id)
-    if who is not MemberCache.MISSING:
+    if who is not MemberCache.MISSING:  # a member (the cache never holds "not a member")
         try:
-            return await services.run_db(_log_check_as, who, key, record, now)
+            return Asker(who), await services.run_db(_log_check_of, who, record, now)
         except IntegrityError:  # the membership was removed meanwhile: look again
             services.members.forget(user_id)
+    key = residents.resident_key(services.secret, user_id)
     asker, check_id = await services.run_db(_log_check, user_id, key, record, now)
     services.members.put(user_id, asker.who)
     return asker, check_id
 
 
 def _log_check(session: Any, user_id: int, key: str, record: dict[str, Any], now: Any) -> tuple[Asker, int]:
-    return _log_check_as(session, who_is(session, user_id), key, record, now)
+    """Not in the member cache: who is asking (one look-up; the member's details only for a member), then log."""
+    standing = residents.standing(session, user_id, key)
+    who = who_is(session, user_id) if standing.member_id is not None else None
+    return Asker(who, resident=standing.resident), _log_check_of(session, who, record, now)
 
 
-def _log_check_as(session: Any, who: Who | None, key: str, record: dict[str, Any], now: Any) -> tuple[Asker, int]:
-    check_id = checklog.log_check(session, **record, now=now, village_id=who.village_id if who else None,
-                                  member_id=who.member_id if who else None)
-    return Asker(who, resident=who is None and residents.is_resident(session, key)), check_id
+def _log_check_of(session: Any, who: Who | None, record: dict[str, Any], now: Any) -> int:
+    return checklog.log_check(session, **record, now=now, village_id=who.village_id if who else None,
+                              member_id=who.member_id if who else None)
 
 
 def may_record_red_cards(who: Who | None) -> bool:

@@ -150,16 +150,28 @@ def latest_pending(
 def open_kinds(session: Session, kinds: Iterable[str], *, chat_id: int, now: datetime | None = None) -> set[str]:
     """Which of `kinds` have an unexpired step in this chat, or held by an anonymous owner anywhere (whose chat is
     not stored). One indexed query: the router asks it once per message instead of asking every flow in turn."""
-    wanted = list(kinds)
-    if not wanted:
-        return set()
-    return set(session.scalars(
-        select(PendingAction.kind).distinct().where(
+    return open_kinds_of_chats(session, kinds, [chat_id], now=now).get(chat_id, set())
+
+
+def open_kinds_of_chats(session: Session, kinds: Iterable[str], chat_ids: Iterable[int], *,
+                        now: datetime | None = None) -> dict[int, set[str]]:
+    """`open_kinds` for several chats in one query (an intake worker asks it once per claimed batch)."""
+    wanted, chats = list(kinds), list(chat_ids)
+    if not wanted or not chats:
+        return {chat: set() for chat in chats}
+    rows = session.execute(
+        select(PendingAction.chat_id, PendingAction.owner_key.is_not(None), PendingAction.kind).distinct().where(
             PendingAction.kind.in_(wanted),
-            (PendingAction.chat_id == chat_id) | PendingAction.owner_key.is_not(None),
+            PendingAction.chat_id.in_(chats) | PendingAction.owner_key.is_not(None),
             PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
         )
-    ))
+    ).all()
+    anonymous = {kind for _, owned, kind in rows if owned}
+    found: dict[int, set[str]] = {chat: set(anonymous) for chat in chats}
+    for chat_id, owned, kind in rows:
+        if not owned and chat_id in found:
+            found[chat_id].add(kind)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- anonymous owners
@@ -260,6 +272,7 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> int:
 
 __all__ = [
     "open_kinds",
+    "open_kinds_of_chats",
     "DEFAULT_TTL",
     "create_pending",
     "delete_owned",

@@ -65,8 +65,16 @@ class Chat:
 
     async def send_text(self, text: str, **extra: Any) -> list[SentMessage]:
         """Send a text message; returns the bot's new messages to this chat."""
-        message = self._message(text=text, **extra)
-        return await self._deliver({"message": message})
+        return await self._deliver(self.text_payload(text, **extra))
+
+    def text_payload(self, text: str, **extra: Any) -> dict[str, Any]:
+        """The Bot API update (without its update_id) of this user sending `text`, not delivered."""
+        return {"message": self._message(text=text, **extra)}
+
+    def press_payload(self, button: str) -> dict[str, Any]:
+        """The Bot API update (without its update_id) of this user pressing `button`, not delivered."""
+        target, data = self.find_button(button)
+        return self._callback(data, target.to_api(self.transport.bot))
 
     async def send_command(self, command: str, *args: str) -> list[SentMessage]:
         """Send '/command arg …' with its bot_command entity, as a Telegram client does."""
@@ -123,9 +131,11 @@ class Chat:
         else:
             msg = {"message_id": message_id, "date": int(time.time()), "chat": self._chat(),
                    "from": self.transport.bot, "text": "…"}
-        query = {"id": str(next(_query_ids)), "from": self.user, "chat_instance": f"ci{self.chat_id}",
-                 "message": msg, "data": data}
-        return await self._deliver({"callback_query": query})
+        return await self._deliver(self._callback(data, msg))
+
+    def _callback(self, data: str, message: dict[str, Any]) -> dict[str, Any]:
+        return {"callback_query": {"id": str(next(_query_ids)), "from": self.user,
+                                   "chat_instance": f"ci{self.chat_id}", "message": message, "data": data}}
 
     # ------------------------------------------------------------------ what the user sees
 

@@ -100,6 +100,77 @@ async def test_telegram_500_after_the_check_was_saved_is_told_truthfully_and_ret
     assert check.text == FORBIDDEN
 
 
+async def test_a_step_opened_by_the_message_before_in_the_same_claim_gets_the_next_message(
+        bot, session_factory, invite, monkeypatch):
+    """The claim reads which steps wait in the chat of the first message of each user's chain (the router then asks
+    nothing itself); a later message of the same chain is routed by a fresh look-up, so a step its predecessor
+    opened gets it: here 其他(手动输入) and the typed department, claimed together."""
+    from bot import router
+    from storage.models import RedCard
+    from tests.bot.conftest import CADRE_ID, register
+
+    await register(bot.chat(CADRE_ID), invite("cadre", "V1"))
+    app = await bot.restart(intake=IntakeMode.WEBHOOK)
+    cadre = bot.chat(CADRE_ID)
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    worker = app.bot_data.intake_worker
+    looked_up: list[int] = []
+    real = router.open_kinds
+    monkeypatch.setattr(router, "open_kinds", lambda *a, **k: looked_up.append(k["chat_id"]) or real(*a, **k))
+    for payload in (cadre.press_payload("其他(手动输入)"), cadre.text_payload("镇医保办")):  # nobody claims yet
+        await app.update_queue.put(make_update(app, payload))
+    await worker.start()
+    await _until(lambda: "已记为红牌候选：镇医保办" in (cadre.last_message.text or ""))
+    await worker.stop()
+    with session_factory() as s:
+        [card] = s.scalars(select(RedCard)).all()
+        assert card.department == "镇医保办"
+        assert [c.text for c in s.scalars(select(CheckLog))] == [FORBIDDEN]  # the department was not checked
+    assert looked_up == [CADRE_ID]  # the second message, after its chain's first opened the step
+    looked_up.clear()
+    await app.update_queue.put(make_update(app, cadre.text_payload(f"{FORBIDDEN}，又来了")))  # first of its chain
+    await worker.start()
+    await _until(lambda: len(_checks(session_factory)) == 2)
+    await worker.stop()
+    assert looked_up == []  # routed by what the claim read: the step is done, so the text was checked
+    assert _checks(session_factory)[-1].text == f"{FORBIDDEN}，又来了"
+
+
+async def test_a_department_typed_while_the_database_fails_is_tried_again_and_completes_the_card(
+        bot, session_factory, invite, monkeypatch):
+    """The claim saw the card waiting; the database failed before the step could be asked: the cadre is told it
+    was received, and once the database answers the typed text completes the card (not checked as a task)."""
+    from flows import redcard as flow
+    from storage.errors import DatabaseUnavailable
+    from storage.models import RedCard
+    from tests.bot.conftest import CADRE_ID, register
+
+    await register(bot.chat(CADRE_ID), invite("cadre", "V1"))
+    app = await bot.restart(intake=IntakeMode.WEBHOOK)
+    cadre = bot.chat(CADRE_ID)
+    await cadre.send_text(FORBIDDEN)
+    await cadre.press("记为红牌候选")
+    await cadre.press("其他(手动输入)")
+    real = flow.waiting_for_typed
+    failures = [DatabaseUnavailable("the database went away")]
+    monkeypatch.setattr(flow, "waiting_for_typed", lambda *a: real(*a) if not failures else _raise(failures.pop()))
+    await app.update_queue.put(make_update(app, cadre.text_payload("镇医保办")))
+    await app.bot_data.intake_worker.start()
+    await _until(lambda: "已记为红牌候选：镇医保办" in (cadre.last_message.text or ""),
+                 timeout=intake.RETRY_DELAYS[0].total_seconds() + 10)
+    await app.bot_data.intake_worker.stop()
+    texts = cadre.texts()
+    assert texts[-2] == E.RETRYING and not any("只收到" in t for t in texts)
+    with session_factory() as s:
+        assert [c.department for c in s.scalars(select(RedCard))] == ["镇医保办"]
+        assert [c.text for c in s.scalars(select(CheckLog))] == [FORBIDDEN]
+
+
+def _raise(error: Exception):
+    raise error
+
+
 async def test_while_nobody_answers_a_survey_a_message_costs_no_slow_key(bot, monkeypatch):
     """The survey's owner key takes ~50 ms of scrypt; a cadre's check must not pay it when no survey is open."""
     from storage import surveys

@@ -87,6 +87,27 @@ async def test_the_first_waiting_step_gets_the_text_and_nothing_after_it():
     assert seen == ["b"]
 
 
+async def test_a_step_known_to_be_open_that_cannot_be_asked_is_tried_again_not_checked_as_a_task():
+    """The look-up said this chat has the step open, then the database went: the text is most likely the step's
+    (a score, a department), so it is not answered as a task (which would lose it) but raised for a retry."""
+    seen: list[str] = []
+
+    async def task(update, context):
+        seen.append("task")
+
+    async def run_db(fn, *args, **kwargs):
+        return {"kind_down"}  # what the look-up found
+
+    step = _step("down", DatabaseUnavailable("down"), seen)
+    step = ActiveStep(step.name, step.is_waiting, step.on_text, step.on_cancel, waits_under=frozenset({"kind_down"}))
+    update = _update()
+    update.effective_chat = SimpleNamespace(id=555)
+    router = Router(steps=(step,), on_task=task)
+    with pytest.raises(DatabaseUnavailable):
+        await router.on_message(update, SimpleNamespace(services=SimpleNamespace(run_db=run_db)))
+    assert seen == []
+
+
 async def test_a_step_that_cannot_tell_lets_the_task_check_answer():
     seen: list[str] = []
 

@@ -26,7 +26,16 @@ from storage.digests import (
 )
 from storage.errors import AlreadyExists, DatabaseUnavailable, InvalidInput, NotFound, NotPermitted
 from storage.models import CheckLog, Town, Village
-from storage.pending import create_pending, delete_pending, get_pending, latest_pending, purge_expired, take_pending
+from storage.pending import (
+    create_pending,
+    delete_pending,
+    get_pending,
+    latest_pending,
+    open_kinds_of_chats,
+    purge_expired,
+    save_owned,
+    take_pending,
+)
 from storage.places import add_town, add_village, import_places, list_villages, normalize_code
 from storage.timeutil import iso_week_of, week_bounds_utc
 
@@ -164,6 +173,19 @@ def test_pending_actions_expire_and_cancel(session, world):
     create_pending(session, kind="k", member_id=cadre.id)
     create_pending(session, kind="k", member_id=cadre.id)
     assert delete_pending(session, member_id=cadre.id) == 2
+
+
+def test_open_steps_of_several_chats_in_one_look_up(session):
+    """Each chat's own open kinds, plus an anonymous owner's (whose chat is not stored) for every chat; never an
+    expired step, never a kind not asked for."""
+    now = datetime.now(UTC)
+    create_pending(session, kind="typed", chat_id=1, now=now)
+    create_pending(session, kind="typed", chat_id=3, ttl=timedelta(minutes=5), now=now - timedelta(hours=1))
+    create_pending(session, kind="other", chat_id=2, now=now)
+    assert open_kinds_of_chats(session, {"typed", "draft"}, [1, 2, 3], now=now) == {1: {"typed"}, 2: set(), 3: set()}
+    save_owned(session, kind="draft", owner_key="k" * 64, payload={}, now=now)
+    assert open_kinds_of_chats(session, {"typed", "draft"}, [1, 2], now=now) == {1: {"typed", "draft"}, 2: {"draft"}}
+    assert open_kinds_of_chats(session, set(), [1], now=now) == {1: set()}
 
 
 def test_a_double_tap_takes_a_pending_action_only_once(session, world, stampede):
