@@ -18,6 +18,7 @@ import asyncio
 import gc
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -38,7 +39,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.intake import AckAfterSaving, DurableUpdateQueue, IntakeMode, IntakeWorker, bot_id_of
 from bot.outbox import Outbox
 from bot.outgoing_limits import OutgoingLimits
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import WINDOW_SECONDS, RateLimiter, SharedRateLimiter
 from bot.router import CONTEXT_TYPES, CadreContext, services_of
 from bot.services import Services
 from bot.settings import Settings
@@ -265,6 +266,8 @@ def build_application(
     services = Services(
         settings=settings, kb=kb, db=db, limiter=limiter or RateLimiter(), outbox=outbox, db_in_thread=db_in_thread
     )
+    if worker_name is not None:  # beside other processes: any of them may handle this user's next check
+        services.shared_limiter = SharedRateLimiter(services.limiter.per_minute, services.secret)
 
     url = normalize_base_url(base_url if base_url is not None else settings.api_base_url)
     builder = (
@@ -371,12 +374,15 @@ async def flush_outbox(context: CadreContext) -> None:
 
 
 async def purge_expired_pending(context: CadreContext) -> None:
-    """The job: delete expired pending steps (storage.pending); a database that is down is tried the next day."""
+    """The job: delete expired pending steps (storage.pending) and idle users' shared check-limit windows
+    (storage.ratelimits); a database that is down is tried the next time."""
     from storage.pending import purge_expired
+    from storage.ratelimits import purge_idle
 
     services = context.services
     try:
         purged = await services.run_db(purge_expired)
+        await services.run_db(purge_idle, now=time.time(), window=WINDOW_SECONDS)
     except DatabaseUnavailable as exc:
         log.warning("pending-step purge skipped: database unavailable (%s)", exc)
         return

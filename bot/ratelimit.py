@@ -18,11 +18,16 @@ window, warns again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from storage.ratelimits import load_window, save_window
 
 WINDOW_SECONDS = 60.0
 
@@ -36,6 +41,21 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
+
+
+def decide(hits: Sequence[float], quiet_until: float, now: float, limit: int,
+           window: float = WINDOW_SECONDS) -> tuple[Decision, float | None]:
+    """The rule, for a window's allowed hits (oldest first, all within the window): allowed below the limit;
+    refused at it, warned only if `now` is past `quiet_until`. Also returns the new quiet-until (a warning's
+    "wait until the window is clear"), or None when it does not change. An allowed hit is the caller's to count."""
+    if len(hits) < limit:
+        return Decision(True), None
+    retry_after = max(1, math.ceil(hits[0] + window - now))
+    clear_at = hits[-1] + window
+    clear_after = max(1, math.ceil(clear_at - now))
+    if now < quiet_until:
+        return Decision(False, retry_after, warn=False, clear_after=clear_after), None
+    return Decision(False, retry_after, warn=True, clear_after=clear_after), clear_at
 
 
 @dataclass
@@ -65,19 +85,12 @@ class RateLimiter:
         cutoff = now - self.window
         while hits and hits[0] <= cutoff:
             hits.popleft()
-        if len(hits) >= limit:
-            return self._refuse(key, hits, now)
-        hits.append(now)
-        return Decision(True)
-
-    def _refuse(self, key: tuple[int, str], hits: deque[float], now: float) -> Decision:
-        retry_after = max(1, math.ceil(hits[0] + self.window - now))
-        clear_at = hits[-1] + self.window
-        clear_after = max(1, math.ceil(clear_at - now))
-        if now < self._quiet_until.get(key, -math.inf):
-            return Decision(False, retry_after, warn=False, clear_after=clear_after)
-        self._quiet_until[key] = clear_at
-        return Decision(False, retry_after, warn=True, clear_after=clear_after)
+        decision, quiet_until = decide(hits, self._quiet_until.get(key, -math.inf), now, limit, self.window)
+        if decision.allowed:
+            hits.append(now)
+        elif quiet_until is not None:
+            self._quiet_until[key] = quiet_until
+        return decision
 
     # Alias that reads well in an `if`.
     allow = hit
@@ -103,4 +116,34 @@ class RateLimiter:
             del self._quiet_until[key]
 
 
-__all__ = ["Decision", "RateLimiter", "WINDOW_SECONDS"]
+@dataclass
+class SharedRateLimiter:
+    """The same limit, kept in the database (storage.ratelimits) for workers in several processes: any of them may
+    handle a user's next update, and each counting alone would allow N times the limit. Wall-clock time; the
+    user is a keyed hash. `hit` runs in the caller's transaction (Services.run_db)."""
+
+    per_minute: int | None
+    secret: str
+    clock: Callable[[], float] = time.time
+    window: float = WINDOW_SECONDS
+
+    def key(self, user_id: int) -> str:
+        return hmac.new(self.secret.encode(), f"rate|{int(user_id)}".encode(), hashlib.sha256).hexdigest()
+
+    def hit(self, session: Any, user_id: int, kind: str = "check") -> Decision:
+        """Count one hit if allowed (a refused hit is not counted), as RateLimiter.hit does."""
+        limit = self.per_minute
+        if not limit or limit <= 0:
+            return Decision(True)
+        now = self.clock()
+        key = self.key(user_id)
+        hits, quiet_until = load_window(session, key, kind, since=now - self.window)
+        decision, new_quiet = decide(hits, quiet_until, now, limit, self.window)
+        if decision.allowed:
+            save_window(session, key, kind, [*hits, now], quiet_until)
+        elif new_quiet is not None:
+            save_window(session, key, kind, hits, new_quiet)
+        return decision
+
+
+__all__ = ["Decision", "RateLimiter", "SharedRateLimiter", "WINDOW_SECONDS", "decide"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.outbox import Outbox
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Decision, RateLimiter, SharedRateLimiter
 from storage.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
@@ -77,6 +77,9 @@ class Services:
     db: Database
     # Per-user limit on checks and survey submissions: `services.limiter.allow(user_id, "check")`.
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    # The check limit kept in the database instead, when workers in several processes share the updates
+    # (bot.app sets it for a named worker); see check_allowed.
+    shared_limiter: SharedRateLimiter | None = None
     # Writes that failed because the database was down, replayed when it is back (`bot.outbox`).
     outbox: Outbox = field(default_factory=Outbox)
     # Run blocking database work in worker threads (True) or inline on the event loop (False).
@@ -91,6 +94,20 @@ class Services:
     def __post_init__(self) -> None:
         if self.limiter.per_minute is None:
             self.limiter.per_minute = self.settings.checks_per_minute
+
+    async def check_allowed(self, user_id: int) -> Decision:
+        """The per-user check limit: counted in the database when several processes share the updates (each
+        counting alone would allow N times the limit), else in this process. A database that is down falls back to
+        this process's count: nobody's check is refused because of it.
+
+        Survey submissions stay counted per process (`limiter`): their times, kept beside a hash of the user,
+        could link a resident to an answer, which nothing may do once a period closes."""
+        if self.shared_limiter is not None and self.limiter.per_minute:
+            try:
+                return await self.run_db(self.shared_limiter.hit, user_id, "check")
+            except DatabaseUnavailable:
+                pass
+        return self.limiter.hit(user_id, "check")
 
     async def run_db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """`fn(session, *args, **kwargs)` in one transaction; DatabaseUnavailable if the database is down."""

@@ -72,7 +72,7 @@ async def answer_check(update: Update, context: CadreContext, text: str, note: s
     services = context.services
     message = update.effective_message
     user_id = update.effective_user.id
-    allowed = services.limiter.hit(user_id, "check")
+    allowed = await services.check_allowed(user_id)
     if not allowed:
         if allowed.warn:  # the rest of the burst is silent: each reply would cost this chat a second of sending
             await message.reply_text(E.RATE_LIMITED.format(seconds=allowed.clear_after, text=quote(text)))

@@ -555,6 +555,23 @@ class InboundUpdate(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
+# ---------------------------------------------------------------------------------------------- shared rate limit
+
+
+class RateWindow(Base):
+    """One user's recent checks (or survey submissions) when workers in several processes share the per-user limit
+    (storage.ratelimits; any of them may handle the user's next update). Keyed by a keyed hash of the user, never
+    the Telegram ID; it holds times only, no content."""
+
+    __tablename__ = "rate_windows"
+
+    user_key: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hits: Mapped[list] = mapped_column(JSON)  # epoch seconds of the hits still in the window, oldest first
+    quiet_until: Mapped[float] = mapped_column(Float, default=0.0)  # refusals before this are not warned again
+    last_hit: Mapped[float] = mapped_column(Float, default=0.0, index=True)  # for the purge of idle users' rows
+
+
 # ---------------------------------------------------------------------------------------------- audit
 
 

@@ -171,6 +171,20 @@ def _raise(error: Exception):
     raise error
 
 
+async def test_the_check_limit_holds_across_worker_processes(bot):
+    """Two workers beside each other (as `cadrebot worker` processes are) count one user's checks together: the
+    fourth of a minute, wherever it is handled, gets the one warning, the fifth nothing."""
+    from bot.ratelimit import RateLimiter
+    from tests.chat import Chat
+
+    apps = [await bot.start(worker_name=f"w{n}", limiter=RateLimiter(per_minute=3)) for n in (1, 2)]
+    chats = [Chat(app, app.bot_data["transport"], USER) for app in apps]
+    replies = [await chats[n % 2].send_text(f"{FORBIDDEN}，第{n}次") for n in range(5)]
+    assert all(r and r[0].text.startswith("⛔") for r in replies[:3])
+    assert "您发得太快了" in replies[3][0].text
+    assert replies[4] == []
+
+
 async def test_while_nobody_answers_a_survey_a_message_costs_no_slow_key(bot, monkeypatch):
     """The survey's owner key takes ~50 ms of scrypt; a cadre's check must not pay it when no survey is open."""
     from storage import surveys
