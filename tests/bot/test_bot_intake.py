@@ -36,6 +36,13 @@ async def _until(condition, timeout: float = 15.0) -> None:
     raise AssertionError("timed out")
 
 
+def _retry_soon(monkeypatch) -> None:
+    """The first retry after 0.2 s instead of 2 s (what is tested is that it comes, not how long it waits)."""
+    from datetime import timedelta
+
+    monkeypatch.setattr(intake, "RETRY_DELAYS", (timedelta(seconds=0.2), *intake.RETRY_DELAYS[1:]))
+
+
 def _checks(session_factory) -> list[CheckLog]:
     with session_factory() as s:
         return list(s.scalars(select(CheckLog).order_by(CheckLog.id)))
@@ -82,7 +89,8 @@ async def test_one_users_messages_are_answered_in_the_order_sent(bot, session_fa
 
 
 async def test_telegram_500_after_the_check_was_saved_is_told_truthfully_and_retried_without_a_second_record(
-        bot, session_factory):
+        bot, session_factory, monkeypatch):
+    _retry_soon(monkeypatch)
     app = await _running(bot)
     bot.transport.fail_next("sendMessage", status=500, description="Internal Server Error")
     await app.update_queue.put(_message(app, FORBIDDEN))
@@ -146,6 +154,7 @@ async def test_a_department_typed_while_the_database_fails_is_tried_again_and_co
     from storage.models import RedCard
     from tests.bot.conftest import CADRE_ID, register
 
+    _retry_soon(monkeypatch)
     await register(bot.chat(CADRE_ID), invite("cadre", "V1"))
     app = await bot.restart(intake=IntakeMode.WEBHOOK)
     cadre = bot.chat(CADRE_ID)
