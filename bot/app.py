@@ -267,7 +267,7 @@ def build_application(
         settings=settings, kb=kb, db=db, limiter=limiter or RateLimiter(), outbox=outbox, db_in_thread=db_in_thread
     )
     if worker_name is not None:  # beside other processes: any of them may handle this user's next check
-        services.shared_limiter = SharedRateLimiter(services.limiter.per_minute, services.secret)
+        services.shared_limiter = SharedRateLimiter(services.secret)
 
     url = normalize_base_url(base_url if base_url is not None else settings.api_base_url)
     builder = (

@@ -120,9 +120,9 @@ class RateLimiter:
 class SharedRateLimiter:
     """The same limit, kept in the database (storage.ratelimits) for workers in several processes: any of them may
     handle a user's next update, and each counting alone would allow N times the limit. Wall-clock time; the
-    user is a keyed hash. `hit` runs in the caller's transaction (Services.run_db)."""
+    user is a keyed hash. `hit` runs in the caller's transaction (Services.run_db), with the limit of the
+    process's own RateLimiter (one setting, not a copy of it)."""
 
-    per_minute: int | None
     secret: str
     clock: Callable[[], float] = time.time
     window: float = WINDOW_SECONDS
@@ -130,9 +130,8 @@ class SharedRateLimiter:
     def key(self, user_id: int) -> str:
         return hmac.new(self.secret.encode(), f"rate|{int(user_id)}".encode(), hashlib.sha256).hexdigest()
 
-    def hit(self, session: Any, user_id: int, kind: str = "check") -> Decision:
+    def hit(self, session: Any, user_id: int, limit: int | None, kind: str = "check") -> Decision:
         """Count one hit if allowed (a refused hit is not counted), as RateLimiter.hit does."""
-        limit = self.per_minute
         if not limit or limit <= 0:
             return Decision(True)
         now = self.clock()

@@ -104,7 +104,7 @@ class Services:
         could link a resident to an answer, which nothing may do once a period closes."""
         if self.shared_limiter is not None and self.limiter.per_minute:
             try:
-                return await self.run_db(self.shared_limiter.hit, user_id, "check")
+                return await self.run_db(self.shared_limiter.hit, user_id, self.limiter.per_minute, "check")
             except DatabaseUnavailable:
                 pass
         return self.limiter.hit(user_id, "check")

@@ -19,16 +19,16 @@ class Clock:
         return self.now
 
 
-def _hit(session_factory, limiter: SharedRateLimiter, user: int = USER):
+def _hit(session_factory, limiter: SharedRateLimiter, user: int = USER, limit: int = 3):
     with session_factory() as s:
-        decision = limiter.hit(s, user, "check")
+        decision = limiter.hit(s, user, limit, "check")
         s.commit()
         return decision
 
 
 def test_two_processes_share_one_window_and_warn_once(session_factory):
     clock = Clock()
-    first, second = (SharedRateLimiter(3, "secret", clock=clock) for _ in range(2))  # two worker processes
+    first, second = (SharedRateLimiter("secret", clock=clock) for _ in range(2))  # two worker processes
     for limiter in (first, second, first):
         assert _hit(session_factory, limiter)
         clock.now += 1
@@ -43,27 +43,27 @@ def test_two_processes_share_one_window_and_warn_once(session_factory):
 
 
 def test_the_window_is_keyed_by_a_hash_not_the_telegram_id(session_factory):
-    _hit(session_factory, SharedRateLimiter(3, "secret"))
+    _hit(session_factory, SharedRateLimiter("secret"))
     with session_factory() as s:
         [row] = s.scalars(select(RateWindow)).all()
     assert str(USER) not in row.user_key and len(row.user_key) == 64
-    assert row.user_key != SharedRateLimiter(3, "another secret").key(USER)
+    assert row.user_key != SharedRateLimiter("another secret").key(USER)
 
 
 def test_windows_idle_for_a_whole_window_are_purged_and_no_others(session_factory):
     from storage.ratelimits import purge_idle
 
     clock = Clock()
-    limiter = SharedRateLimiter(1, "secret", clock=clock)
-    _hit(session_factory, limiter)
-    assert not _hit(session_factory, limiter, user=USER).allowed  # warned: quiet until the window clears
+    limiter = SharedRateLimiter("secret", clock=clock)
+    _hit(session_factory, limiter, limit=1)
+    assert not _hit(session_factory, limiter, user=USER, limit=1).allowed  # warned: quiet until the window clears
     clock.now += 30
-    _hit(session_factory, limiter, user=USER + 1)
+    _hit(session_factory, limiter, user=USER + 1, limit=1)
     clock.now += 31
     with session_factory() as s:
         assert purge_idle(s, now=clock.now, window=60) == 1  # USER's last hit is 61 s old, USER + 1's only 31 s
         s.commit()
-    assert not _hit(session_factory, limiter, user=USER + 1).allowed  # its window was kept: still counted
+    assert not _hit(session_factory, limiter, user=USER + 1, limit=1).allowed  # its window was kept: still counted
     clock.now += 30
     with session_factory() as s:
         assert purge_idle(s, now=clock.now, window=60) == 1
