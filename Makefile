@@ -8,12 +8,14 @@ LOCK   := requirements.lock
 # pip-compile lives in a venv of its own, so the project's venv holds exactly what the lock lists.
 LOCK_VENV := $(VENV)/lock-tools
 PIP_TOOLS := pip-tools>=7.5,<8
-# Test processes (pytest-xdist): one per core. On 2 cores (a shared machine: the same run varies by ±20 %) the suite took
-# 200–240 s with 2 workers, 186 s with 3 and 223 s with 4 (each worker collects the suite for ~8 s and builds its session
-# fixtures; the fault tests run real bot processes). PYTEST_WORKERS=0 runs it in this process.
+# Test processes (pytest-xdist): one more than the cores. Many long tests wait more than they compute (real bot
+# processes paced at Telegram's 1 message a second per chat, retry back-offs), so a third process fills the waits. On
+# 2 cores (a shared machine: the same run varies by ±25 %), measured on 2026-12-03 on one machine: 241 s with 2
+# processes, 168 s with 3, 226 s with 4 (each collects the suite for ~8 s and builds its session fixtures).
+# PYTEST_WORKERS=0 runs it in this process.
 # Work stealing: an idle worker takes queued tests from a busy one, so a few long tests (commands run as real
 # processes, model training) do not leave one worker running alone at the end.
-PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 PYTEST_FLAGS   ?= -q -n $(PYTEST_WORKERS) --dist worksteal --durations=25
 
 .PHONY: run test lint lock lock-upgrade setup fonts test-deps e2e-deps pdf-tools bench clean

@@ -221,6 +221,8 @@ class Result:
     latencies: list[float]
     errors: int
     kinds: dict[str, int]
+    # --intake: CPU milliseconds per update, by process kind (worker(s), PostgreSQL, the receiving driver).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -234,8 +236,10 @@ class Result:
 
     def line(self) -> str:
         mean = statistics.fmean(self.latencies) * 1000 if self.latencies else float("nan")
+        cpu = "".join(f"   {kind} {ms:.2f}" for kind, ms in self.cpu_ms.items())
         return (f"{self.label:<34} {self.updates:>7} upd {self.rate:>8.1f} upd/s   p50 {self.pct(0.50):6.1f} ms   "
-                f"p99 {self.pct(0.99):6.1f} ms   mean {mean:6.1f} ms   errors {self.errors}")
+                f"p99 {self.pct(0.99):6.1f} ms   mean {mean:6.1f} ms   errors {self.errors}"
+                + (f"   CPU ms/update:{cpu}" if cpu else ""))
 
 
 async def noop_reply(update: Update, context: Any) -> None:
@@ -415,6 +419,46 @@ async def main_async(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- the intake, 1-4 workers
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; a process gone meanwhile counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (the benchmark's database is the only busy one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU per update of the workers, PostgreSQL and this process (the receiving side) over a measured window:
+    where a 2-core machine's time goes, and so how far more workers can scale on it (see intake_main)."""
+
+    def __init__(self, workers: list[int]) -> None:
+        self.groups = {"worker": workers, "postgres": postgres_pids() if sys.platform == "linux" else [],
+                       "receiver": [os.getpid()]}
+        self.start = {kind: cpu_seconds(pids) for kind, pids in self.groups.items()}
+
+    def per_update(self, updates: int) -> dict[str, float]:
+        if sys.platform != "linux" or not updates:
+            return {}
+        return {kind: (cpu_seconds(pids) - self.start[kind]) * 1000 / updates for kind, pids in self.groups.items()}
+
+
 def worker_process(url: str, name: str, data_dir: str, report_port: str, handlers: str = "cadrebot") -> None:
     """One `cadrebot worker` as production builds and serves it (bot.cli_run.serve_worker), with the offline
     transport instead of Telegram; tells the driver (a UDP datagram to `report_port`) each update id whose
@@ -539,6 +583,7 @@ async def intake_run(label: str, url: str, data_dir: str, workers: int, people: 
         await asyncio.gather(*await driver.send([driver.update_for(u) for u in people]))  # warm-up
         driver.latencies.clear()
         driver.kinds.clear()
+        meter = CpuMeter([process.pid for process in processes])
         started = time.perf_counter()
         deadline = started + seconds
         count = 0
@@ -567,11 +612,12 @@ async def intake_run(label: str, url: str, data_dir: str, workers: int, people: 
             await asyncio.gather(*futures)
             count = len(futures)
         elapsed = time.perf_counter() - started
+        cpu_ms = meter.per_update(count)
         watcher.cancel()
         if driver.transport is not None:
             driver.transport.close()
         driver.db.dispose()
-        return Result(label, count, elapsed, list(driver.latencies), 0, dict(driver.kinds))
+        return Result(label, count, elapsed, list(driver.latencies), 0, dict(driver.kinds), cpu_ms)
     finally:
         for process in processes:
             process.terminate()
@@ -619,6 +665,16 @@ async def intake_main(args: argparse.Namespace) -> int:
                   f"/ no-op handler through the intake: {one.rate / results[plan[1][0]].rate:.1%}")
         if one and two:
             print(f"  2 workers / 1 process: {two.rate / one.rate:.2f}x (target >= 1.6x)")
+        if one and one.cpu_ms:
+            # What the cores allow: each worker process is one event loop (about one core at most), and every
+            # update also costs PostgreSQL and the receiving side their share of the same cores.
+            worker, total = one.cpu_ms["worker"], sum(one.cpu_ms.values())
+            cores = os.cpu_count() or 1
+            for n in counts:
+                ceiling = min(n * 1000 / worker, cores * 1000 / total)
+                print(f"  ceiling for {n} worker(s) on {cores} cores, from the 1-worker run's CPU per update "
+                      f"({total:.2f} ms in all, {worker:.2f} in the worker): {ceiling:.0f} upd/s "
+                      f"= {ceiling / (1000 / worker):.2f}x one worker's own limit")
         opened = results.get(f"cadrebot 1 worker(s), open {args.rate:.0f}/s")
         if opened:
             print(f"  open loop {args.rate:.0f}/s, 1 process: p99 {opened.pct(0.99):.1f} ms (target <= 50 ms)")

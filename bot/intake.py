@@ -62,8 +62,6 @@ IDLE_POLL_MAX_SHARED = 0.02
 LISTEN_RECONNECT_SECONDS = 1.0
 # Claims of a dead worker (other processes) are looked for this often.
 RELEASE_EVERY_SECONDS = 15.0
-# Finished updates are marked done in batches: at most this long after they finished.
-FINISH_BATCH_SECONDS = 0.005
 
 
 class IntakeMode(Enum):
@@ -253,8 +251,6 @@ class IntakeWorker:
         self._finished: list[int] = []
         self._retries: list[tuple[int, int]] = []
         self._released: list[int] = []
-        self._slot_free = asyncio.Event()
-        self._finish_wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._db_down_until = 0.0
@@ -272,8 +268,7 @@ class IntakeWorker:
             released = await asyncio.to_thread(release)
             if released:
                 log.info("intake: %d update(s) left unfinished by the last run, handled again", released)
-        self._tasks = [asyncio.create_task(self._claim_loop(), name="intake-claim"),
-                       asyncio.create_task(self._finish_loop(), name="intake-finish")]
+        self._tasks = [asyncio.create_task(self._loop(), name="intake")]
         if not self.alone and getattr(self.db, "dialect", "") == "postgresql":
             self._listener = threading.Thread(target=self._listen, args=(asyncio.get_running_loop(),),
                                               name="intake-listen", daemon=True)
@@ -307,7 +302,6 @@ class IntakeWorker:
         self.wake.set()
         if self._running:
             await asyncio.wait(self._running, timeout=10)
-        self._finish_wake.set()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -319,25 +313,34 @@ class IntakeWorker:
         with contextlib.suppress(DatabaseUnavailable):
             await self._write_finished()
 
-    async def _claim_loop(self) -> None:
+    async def _loop(self) -> None:
+        """Rounds of one transaction each: mark what finished done (or due for a retry), then claim what free slots
+        can take. Finishing a user's update and claiming their next one happen in the same round (the claim sees
+        the finish), so a user's next message needs no wake-up of its own, and an idle worker's round trip per
+        update is one transaction instead of a finish and a claim. A round starts when updates arrive (wake), when a
+        handler finishes, or when the idle poll comes round; while a round runs, what finishes waits for the next
+        one, so under load each round writes many."""
         last_release = time.monotonic()
         idle = IDLE_POLL_FIRST
         while not self._stopping:
             free = self.slots - len(self._running)
-            if free <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
+            if free <= 0 and not self._has_results():
+                self.wake.clear()
+                await self.wake.wait()  # a handler finishing, or one ending its chain (a free slot)
                 continue
             self.wake.clear()
+            finished, retries, released = self._take_results()
+            release_due = time.monotonic() - last_release > RELEASE_EVERY_SECONDS
             try:
-                if time.monotonic() - last_release > RELEASE_EVERY_SECONDS:
-                    last_release = time.monotonic()
-                    await asyncio.to_thread(self._release_expired)
-                claimed, open_at_claim = await asyncio.to_thread(self._claim, free)
+                claimed, open_at_claim = await asyncio.to_thread(self._round, finished, retries, released,
+                                                                 max(free, 0), release_due)
             except DatabaseUnavailable as exc:
-                log.warning("intake: cannot claim updates, the database is unavailable (%s)", exc)
+                self._put_back(finished, retries, released)
+                log.warning("intake: cannot claim or finish updates, the database is unavailable (%s)", exc)
                 await asyncio.sleep(1.0)
                 continue
+            if release_due:
+                last_release = time.monotonic()
             self._open_at_claim.update(open_at_claim)
             if claimed:
                 self._database_answered()
@@ -345,25 +348,50 @@ class IntakeWorker:
                 task = asyncio.create_task(self._handle_chain(links))
                 self._running.add(task)
                 task.add_done_callback(self._done)
-            if claimed:
+            if claimed:  # there may be more: claim again at once
                 idle = IDLE_POLL_FIRST
-            else:
+                continue
+            if not self.wake.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), timeout=idle)
-                idle = min(idle * 2, self.idle_poll_max)
+                idle = idle if self.wake.is_set() else min(idle * 2, self.idle_poll_max)
 
-    def _claim(self, limit: int) -> tuple[list[intake.Claimed], dict[int, tuple[int, frozenset[str]]]]:
+    def _has_results(self) -> bool:
+        return bool(self._finished or self._retries or self._released)
+
+    def _take_results(self) -> tuple[list[int], list[tuple[int, int]], list[int]]:
+        """What handlers finished since the last round (taken on the event loop, where they are appended)."""
+        taken = self._finished, self._retries, self._released
+        self._finished, self._retries, self._released = [], [], []
+        return taken
+
+    def _put_back(self, finished: list[int], retries: list[tuple[int, int]], released: list[int]) -> None:
+        self._finished[:0], self._retries[:0], self._released[:0] = finished, retries, released
+
+    def _round(self, finished: list[int], retries: list[tuple[int, int]], released: list[int], limit: int,
+               release_due: bool = False) -> tuple[list[intake.Claimed], dict[int, tuple[int, frozenset[str]]]]:
+        """One transaction: expired claims of dead workers back in line (when due), the finished updates done, the
+        failed ones due for a retry, the rest of their chains back in line; then claim up to `limit` updates."""
+        with self.db.session() as session:
+            if release_due:
+                intake.release_expired(session)
+            intake.finish(session, self.bot_id, finished)
+            for update_id, attempts in retries:
+                intake.retry_later(session, self.bot_id, update_id, attempts)
+            intake.release(session, self.bot_id, released)
+            return self._claim(session, limit) if limit > 0 else ([], {})
+
+    def _claim(self, session: Any, limit: int) -> tuple[list[intake.Claimed], dict[int, tuple[int, frozenset[str]]]]:
         """Claim updates; in the same transaction, which pending kinds are open in the chats of the first message
         of each user's chain (by update id)."""
-        with self.db.session() as session:
-            claimed = intake.claim(session, self.bot_id, worker=self.name, limit=limit)
-            if not claimed or not self.pending_kinds:
-                return claimed, {}
-            chats = {links[0].update_id: chat for links in _chains(claimed)
-                     if (chat := _message_chat(links[0].payload)) is not None}
-            open_by_chat = pending.open_kinds_of_chats(session, self.pending_kinds, set(chats.values()))
-            return claimed, {update_id: (chat, frozenset(open_by_chat.get(chat, ())))
-                             for update_id, chat in chats.items()}
+        claimed = intake.claim(session, self.bot_id, worker=self.name, limit=limit)
+        if not claimed or not self.pending_kinds:
+            return claimed, {}
+        chats = {links[0].update_id: chat for links in _chains(claimed)
+                 if (chat := _message_chat(links[0].payload)) is not None}
+        open_by_chat = pending.open_kinds_of_chats(session, self.pending_kinds, set(chats.values()))
+        return claimed, {update_id: (chat, frozenset(open_by_chat.get(chat, ())))
+                         for update_id, chat in chats.items()}
 
     def _database_answered(self) -> None:
         """A claim just went through: handlers need not wait out the pause an earlier failure set (Services.run_db
@@ -372,13 +400,9 @@ class IntakeWorker:
         if services is not None:
             services.database_back()
 
-    def _release_expired(self) -> None:
-        with self.db.session() as session:
-            intake.release_expired(session)
-
     def _done(self, task: asyncio.Task) -> None:
         self._running.discard(task)
-        self._slot_free.set()
+        self.wake.set()  # a free slot
 
     async def _handle_chain(self, links: list[intake.Claimed]) -> None:
         """One user's claimed updates, one after the other; after one that will be retried, the rest go back in
@@ -386,7 +410,7 @@ class IntakeWorker:
         for n, row in enumerate(links):
             if not await self._handle(row):
                 self._released.extend(later.update_id for later in links[n + 1:])
-                self._finish_wake.set()
+                self.wake.set()
                 return
 
     async def _handle(self, row: intake.Claimed) -> bool:
@@ -410,46 +434,18 @@ class IntakeWorker:
             self.handled += 1
             if self.on_handled is not None:
                 self.on_handled(row.update_id)
-        self._finish_wake.set()
+        self.wake.set()  # the next round records it
         return not outcome.transient_failure
 
-    async def _finish_loop(self) -> None:
-        """Mark finished updates done (and failed ones for retry) in batches; a database that is down is tried
-        again (the updates stay claimed meanwhile, so nobody handles them twice)."""
-        while True:
-            await self._finish_wake.wait()
-            self._finish_wake.clear()
-            await asyncio.sleep(FINISH_BATCH_SECONDS)
-            try:
-                await self._write_finished()
-            except DatabaseUnavailable:
-                await asyncio.sleep(1.0)
-                self._finish_wake.set()
-                continue
-            # A user whose update just finished may have the next one waiting. Always, not only when a look-up in
-            # the finishing transaction saw one: an update saved and announced while that transaction ran was
-            # claimed by nobody (its user's previous one still counted as claimed) and would wait for the idle poll.
-            self.wake.set()
-
     async def _write_finished(self) -> None:
-        # Taken on the event loop (where handlers append), written in a thread, put back if the write fails.
-        finished, self._finished = self._finished, []
-        retries, self._retries = self._retries, []
-        released, self._released = self._released, []
-        if not finished and not retries and not released:
+        """At stop: record what finished since the last round (put back if the database is down)."""
+        finished, retries, released = self._take_results()
+        if not (finished or retries or released):
             return
-
-        def write() -> None:
-            with self.db.session() as session:
-                intake.finish(session, self.bot_id, finished)
-                for update_id, attempts in retries:
-                    intake.retry_later(session, self.bot_id, update_id, attempts)
-                intake.release(session, self.bot_id, released)
-
         try:
-            await asyncio.to_thread(write)
+            await asyncio.to_thread(self._round, finished, retries, released, 0)
         except BaseException:
-            self._finished[:0], self._retries[:0], self._released[:0] = finished, retries, released
+            self._put_back(finished, retries, released)
             raise
 
 

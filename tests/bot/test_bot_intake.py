@@ -88,6 +88,22 @@ async def test_one_users_messages_are_answered_in_the_order_sent(bot, session_fa
     assert [c.text for c in _checks(session_factory)] == texts
 
 
+async def test_the_round_that_records_a_message_done_claims_the_same_users_next_one(bot, session_factory):
+    app = await _running(bot)
+    worker = app.bot_data.intake_worker
+    await worker.stop()  # the rounds are driven by hand here
+    first, second = _message(app, f"{FORBIDDEN}，第一次"), _message(app, f"{FORBIDDEN}，第二次")
+    await app.update_queue.put(first)
+    [claimed], _ = await asyncio.to_thread(worker._round, [], [], [], 10)
+    await app.update_queue.put(second)  # arrives while the first is being handled: its user is busy
+    assert (await asyncio.to_thread(worker._round, [], [], [], 10))[0] == []
+    # One transaction records the first done and, seeing that, hands out the second: no wake-up in between.
+    [following], _ = await asyncio.to_thread(worker._round, [claimed.update_id], [], [], 10)
+    assert (claimed.update_id, following.update_id) == (first.update_id, second.update_id)
+    with session_factory() as s:
+        assert intake.counts(s)[intake.Status.DONE] == 1 and intake.counts(s)[intake.Status.CLAIMED] == 1
+
+
 async def test_telegram_500_after_the_check_was_saved_is_told_truthfully_and_retried_without_a_second_record(
         bot, session_factory, monkeypatch):
     _retry_soon(monkeypatch)
