@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundUpdate, utcnow
@@ -53,6 +53,39 @@ class Status(IntEnum):
     FAILED = 3
 
 
+# The statements a worker runs on every round, built once and run on the session's connection: building them per
+# call (the expressions, the ORM's execution layer around them) was most of a round's CPU (bench/bot_load.py's
+# CPU per update at 200 updates/s: rounds took ~1.5 of the worker's ~3.8 ms). Parameters are named p_* because an
+# UPDATE reads a parameter named like a column as a value to SET.
+_T = cast(Table, InboundUpdate.__table__)
+_RANKED = (select(_T.c.update_id, _T.c.user_key, _T.c.status, _T.c.not_before,
+                  func.row_number().over(partition_by=_T.c.user_key, order_by=_T.c.update_id).label("rank"))
+           .where(_T.c.bot_id == bindparam("p_bot"), _T.c.status < int(Status.DONE))
+           .subquery())
+_CLAIMABLE = (select(_RANKED.c.update_id, _RANKED.c.user_key, _RANKED.c.not_before, _RANKED.c.rank)
+              .where(_RANKED.c.rank <= bindparam("p_chain"), _RANKED.c.status == int(Status.PENDING))
+              .order_by(_RANKED.c.user_key, _RANKED.c.update_id))
+_LOCKED_HEADS = (select(_T.c.update_id)
+                 .where(_T.c.bot_id == bindparam("p_bot"), _T.c.update_id.in_(bindparam("p_heads", expanding=True)),
+                        _T.c.status == int(Status.PENDING))
+                 .with_for_update(skip_locked=True, of=_T))
+
+
+def _mark(which: Any) -> Any:
+    return (update(_T)
+            .where(_T.c.bot_id == bindparam("p_bot"), _T.c.update_id.in_(which), _T.c.status == int(Status.PENDING))
+            .values(status=int(Status.CLAIMED), claimed_by=bindparam("p_worker"), lease_until=bindparam("p_lease"))
+            .returning(_T.c.update_id, _T.c.user_key, _T.c.payload, _T.c.attempts))
+
+
+_CLAIM_HEADS = _mark(_LOCKED_HEADS.scalar_subquery())
+_CLAIM_REST = _mark(bindparam("p_ids", expanding=True))
+_FINISH = (update(_T).where(_T.c.bot_id == bindparam("p_bot"), _T.c.update_id.in_(bindparam("p_ids", expanding=True)))
+           .values(status=int(Status.DONE), payload=None, claimed_by=None, lease_until=None,
+                   done_at=bindparam("p_now")))
+_RECEIVE: dict[str, Any] = {}  # receive's INSERT … ON CONFLICT DO NOTHING RETURNING, built once per dialect
+
+
 @dataclass(frozen=True)
 class Claimed:
     update_id: int
@@ -65,18 +98,22 @@ def receive(session: Session, bot_id: int, updates: Iterable[tuple[int, int, str
             now: datetime | None = None) -> int:
     """Store updates (update_id, user_key, payload JSON) as pending; one already known (a redelivery) is left as
     it is. Returns how many were new."""
+    received = now or utcnow()
     rows = [{"bot_id": bot_id, "update_id": int(uid), "user_key": int(key), "payload": payload,
-             "status": int(Status.PENDING),
-             "received_at": now or utcnow(), "attempts": 0} for uid, key, payload in updates]
+             "status": int(Status.PENDING), "received_at": received, "attempts": 0} for uid, key, payload in updates]
     if not rows:
         return 0
-    from sqlalchemy.dialects import postgresql, sqlite
+    connection = session.connection()
+    name = connection.dialect.name
+    if name not in _RECEIVE:
+        from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(InboundUpdate).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
-    new = len(session.execute(statement.returning(InboundUpdate.update_id), rows).all())
-    if new and dialect is postgresql:  # wakes the workers of other processes when this commits (LISTEN)
-        session.execute(text("SELECT pg_notify(:channel, :bot)"), {"channel": NOTIFY_CHANNEL, "bot": str(bot_id)})
+        dialect = postgresql if name == "postgresql" else sqlite
+        _RECEIVE[name] = (dialect.insert(_T).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+                          .returning(_T.c.update_id))
+    new = len(connection.execute(_RECEIVE[name], rows).all())
+    if new and name == "postgresql":  # wakes the workers of other processes when this commits (LISTEN)
+        connection.execute(text("SELECT pg_notify(:channel, :bot)"), {"channel": NOTIFY_CHANNEL, "bot": str(bot_id)})
     return new
 
 
@@ -89,20 +126,14 @@ def claim(session: Session, bot_id: int, *, worker: str, limit: int, chain: int 
     else still gets a turn in each claim.
     """
     now = now or utcnow()
-    u = InboundUpdate
+    connection = session.connection()
     # 1. The first `chain` open updates of each user (a window over the open rows' index), read without locks;
     #    only the pending ones come back (rank 1 is the user's oldest open update: a user whose rank 1 is claimed
     #    returns no rank 1 and is skipped), so a claim reads the few claimable rows, not every update in flight.
     #    Three statements on purpose: written as one (a correlated NOT EXISTS, or a join to an aggregate), the
     #    planner, misled by a queue table's churning statistics, ran it as a nested loop over every open row:
     #    0.4-2 s a claim with 4,000 updates waiting.
-    ranked = (select(u.update_id, u.user_key, u.status, u.not_before,
-                     func.row_number().over(partition_by=u.user_key, order_by=u.update_id).label("rank"))
-              .where(u.bot_id == bot_id, u.status < int(Status.DONE))
-              .subquery())
-    rows = session.execute(select(ranked.c.update_id, ranked.c.user_key, ranked.c.not_before, ranked.c.rank)
-                           .where(ranked.c.rank <= chain, ranked.c.status == int(Status.PENDING))
-                           .order_by(ranked.c.user_key, ranked.c.update_id)).all()
+    rows = connection.execute(_CLAIMABLE, {"p_bot": bot_id, "p_chain": chain}).all()
     chains: dict[int, list[int]] = {}
     stopped: set[int] = set()
     for row in rows:  # by user, then in update order
@@ -119,27 +150,17 @@ def claim(session: Session, bot_id: int, *, worker: str, limit: int, chain: int 
         return []
     # 2. The heads, locked (SKIP LOCKED: another worker claiming the same head at this moment keeps it) and
     #    still pending under the lock (one claimed meanwhile by a worker that saw it first is skipped).
-    lock = (select(u.update_id)
-            .where(u.bot_id == bot_id, u.update_id.in_(heads), u.status == int(Status.PENDING))
-            .with_for_update(skip_locked=True, of=u))
-    claimed = _mark_claimed(session, bot_id, lock.scalar_subquery(), worker, now)
+    marking = {"p_bot": bot_id, "p_worker": worker, "p_lease": now + LEASE}
+    claimed = _claimed(connection.execute(_CLAIM_HEADS, {**marking, "p_heads": heads}))
     # 3. The rest of each chain whose head this worker holds: nobody else claims a user's later updates while
     #    the head is claimed, so these need no lock of their own.
     rest = [follower for head in claimed for follower in followers[head.update_id]]
     if rest:
-        claimed += _mark_claimed(session, bot_id, rest, worker, now)
+        claimed += _claimed(connection.execute(_CLAIM_REST, {**marking, "p_ids": rest}))
     return sorted(claimed, key=lambda c: c.update_id)
 
 
-def _mark_claimed(session: Session, bot_id: int, which: Any, worker: str, now: datetime) -> list[Claimed]:
-    statement = (
-        update(InboundUpdate)
-        .where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id.in_(which),
-               InboundUpdate.status == int(Status.PENDING))
-        .values(status=int(Status.CLAIMED), claimed_by=worker, lease_until=now + LEASE)
-        .returning(InboundUpdate.update_id, InboundUpdate.user_key, InboundUpdate.payload, InboundUpdate.attempts)
-    )
-    rows = session.execute(statement, execution_options={"synchronize_session": False}).all()
+def _claimed(rows: Any) -> list[Claimed]:
     return [Claimed(r.update_id, r.payload or "null", r.attempts, r.user_key) for r in rows]
 
 
@@ -157,10 +178,7 @@ def release(session: Session, bot_id: int, update_ids: Sequence[int]) -> None:
 def finish(session: Session, bot_id: int, update_ids: Sequence[int], *, now: datetime | None = None) -> None:
     """Handled: done, and the payload (who sent what) erased."""
     if update_ids:
-        session.execute(
-            update(InboundUpdate).where(InboundUpdate.bot_id == bot_id, InboundUpdate.update_id.in_(list(update_ids)))
-            .values(status=int(Status.DONE), payload=None, claimed_by=None, lease_until=None, done_at=now or utcnow()),
-            execution_options={"synchronize_session": False})
+        session.connection().execute(_FINISH, {"p_bot": bot_id, "p_ids": list(update_ids), "p_now": now or utcnow()})
 
 
 def retry_later(session: Session, bot_id: int, update_id: int, attempts: int, *,

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from storage._sql import affected_rows, upsert_insert
@@ -153,19 +153,23 @@ def open_kinds(session: Session, kinds: Iterable[str], *, chat_id: int, now: dat
     return open_kinds_of_chats(session, kinds, [chat_id], now=now).get(chat_id, set())
 
 
+_P = cast(Table, PendingAction.__table__)
+# Built once: an intake worker runs it in every round that claims messages (storage.intake builds its own likewise).
+_OPEN_KINDS = select(_P.c.chat_id, _P.c.owner_key.is_not(None), _P.c.kind).distinct().where(
+    _P.c.kind.in_(bindparam("p_kinds", expanding=True)),
+    _P.c.chat_id.in_(bindparam("p_chats", expanding=True)) | _P.c.owner_key.is_not(None),
+    _P.c.expires_at.is_(None) | (_P.c.expires_at > bindparam("p_now")),
+)
+
+
 def open_kinds_of_chats(session: Session, kinds: Iterable[str], chat_ids: Iterable[int], *,
                         now: datetime | None = None) -> dict[int, set[str]]:
     """`open_kinds` for several chats in one query (an intake worker asks it once per claimed batch)."""
     wanted, chats = list(kinds), list(chat_ids)
     if not wanted or not chats:
         return {chat: set() for chat in chats}
-    rows = session.execute(
-        select(PendingAction.chat_id, PendingAction.owner_key.is_not(None), PendingAction.kind).distinct().where(
-            PendingAction.kind.in_(wanted),
-            PendingAction.chat_id.in_(chats) | PendingAction.owner_key.is_not(None),
-            PendingAction.expires_at.is_(None) | (PendingAction.expires_at > (now or utcnow())),
-        )
-    ).all()
+    rows = session.connection().execute(_OPEN_KINDS, {"p_kinds": wanted, "p_chats": chats,
+                                                      "p_now": now or utcnow()}).all()
     anonymous = {kind for _, owned, kind in rows if owned}
     found: dict[int, set[str]] = {chat: set(anonymous) for chat in chats}
     for chat_id, owned, kind in rows:
