@@ -98,15 +98,18 @@ class DurableUpdateQueue(asyncio.Queue):
         # True in webhook mode: put() returns once the update is saved (the HTTP 200 comes after it).
         self.wait_until_saved = wait_until_saved
         self._buffer: list[tuple[int, int, str]] = []
-        self._save_lock = asyncio.Lock()
-        self.received = asyncio.Event()  # wakes this process's worker
+        # Updates put so far, and how many of them are written: a caller waits until its own are written.
+        self._put_count = 0
         self.saved_count = 0
+        self._writing: asyncio.Future[None] | None = None  # the write in progress, shared by everyone waiting
+        self.received = asyncio.Event()  # wakes this process's worker
 
     async def put(self, item: Any) -> None:
         if not isinstance(item, Update):
             await super().put(item)
             return
         self._buffer.append((item.update_id, user_key(item, self.secret), _payload(item)))
+        self._put_count += 1
         if self.wait_until_saved:
             await self.save()
 
@@ -116,20 +119,30 @@ class DurableUpdateQueue(asyncio.Queue):
         super().put_nowait(item)
 
     async def save(self) -> None:
-        """Write what is buffered, in one transaction; raises DatabaseUnavailable (keeping the buffer) if it
-        cannot. Concurrent callers share one write."""
-        async with self._save_lock:
-            if not self._buffer:
-                return
-            batch = list(self._buffer)
+        """Return once every update put before this call is written; raises DatabaseUnavailable (keeping the
+        buffer) if the write holding them failed.
 
-            def write() -> None:
-                with self.db.session() as session:
-                    intake.receive(session, self.bot_id, batch)
+        One write at a time, of everything buffered when it starts (concurrent webhook requests share it). A caller
+        whose updates a write in progress already holds just waits for that write; one whose updates came after it
+        starts the next. (Until 2026-12 every caller queued for a lock in turn, each one's HTTP 200 waiting behind
+        all the writes before it even when its update had long been saved: 200-300 ms with 100 senders.)"""
+        wanted = self._put_count
+        while self.saved_count < wanted:
+            writing = self._writing
+            if writing is None or writing.done():
+                writing = self._writing = asyncio.ensure_future(self._write_buffer())
+            await asyncio.shield(writing)  # a caller that gives up (cancelled) leaves the write to the others
 
-            await asyncio.to_thread(write)
-            del self._buffer[: len(batch)]
-            self.saved_count += len(batch)
+    async def _write_buffer(self) -> None:
+        batch = list(self._buffer)
+
+        def write() -> None:
+            with self.db.session() as session:
+                intake.receive(session, self.bot_id, batch)
+
+        await asyncio.to_thread(write)
+        del self._buffer[: len(batch)]
+        self.saved_count += len(batch)
         self.received.set()
 
     @property

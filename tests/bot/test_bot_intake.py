@@ -261,3 +261,40 @@ async def test_a_worker_beside_other_processes_is_woken_by_what_they_receive_ins
         assert reached < 0.5, reached
     else:
         assert idle_claims >= 25  # polling every 20 ms: what listening spares
+
+
+async def test_webhook_requests_arriving_during_a_write_wait_for_at_most_the_next_write(monkeypatch):
+    """A steady stream of webhook requests: each HTTP 200 comes once its own update is written, not after every write
+    queued before it (with a lock taken in turn, the waits grew with the stream: 0.5 s after half a second of it)."""
+    import contextlib
+
+    from telegram import Update
+
+    from bot.intake import DurableUpdateQueue
+
+    written: list[list[int]] = []
+
+    def slow_receive(session, bot_id, batch):
+        time.sleep(0.03)  # one write of the batch
+        written.append([update_id for update_id, _, _ in batch])
+
+    monkeypatch.setattr(intake, "receive", slow_receive)
+    database = type("Db", (), {"session": staticmethod(contextlib.nullcontext)})()
+    queue = DurableUpdateQueue(database, "secret", bot_id=1, wait_until_saved=True)
+    waits: list[float] = []
+
+    async def request(n: int) -> None:
+        update = Update.de_json({"update_id": n, "message": {
+            "message_id": n, "date": 0, "text": "x", "chat": {"id": 10 + n, "type": "private"},
+            "from": {"id": 10 + n, "is_bot": False, "first_name": "测试"}}}, None)
+        started = time.monotonic()
+        await queue.put(update)  # returns when the update is written: the HTTP 200
+        waits.append(time.monotonic() - started)
+
+    requests = []
+    for n in range(1, 101):  # one every 5 ms, while each write takes 30 ms
+        requests.append(asyncio.create_task(request(n)))
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*requests)
+    assert [n for batch in written for n in batch] == list(range(1, 101))  # each once, in order
+    assert max(waits) < 0.3, f"the slowest request waited {max(waits):.2f} s"
