@@ -31,6 +31,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from storage._sql import upsert_insert
 from storage.models import InboundUpdate, utcnow
 
 LEASE = timedelta(minutes=2)
@@ -106,10 +107,7 @@ def receive(session: Session, bot_id: int, updates: Iterable[tuple[int, int, str
     connection = session.connection()
     name = connection.dialect.name
     if name not in _RECEIVE:
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if name == "postgresql" else sqlite
-        _RECEIVE[name] = (dialect.insert(_T).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+        _RECEIVE[name] = (upsert_insert(session, _T).on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
                           .returning(_T.c.update_id))
     new = len(connection.execute(_RECEIVE[name], rows).all())
     if new and name == "postgresql":  # wakes the workers of other processes when this commits (LISTEN)
